@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from fangkong.api.urls import api
+
+urlpatterns = [
+    path("", include("fangkong.reports.urls")),
+    path("healthz", include("fangkong.core.urls")),
+    path("accounts/", include("fangkong.accounts.urls")),
+    path("people/", include("fangkong.people.urls")),
+    path("geo/", include("fangkong.geo.urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:  # pragma: no cover
+    from django.contrib.staticfiles.urls import staticfiles_urlpatterns
+
+    urlpatterns += staticfiles_urlpatterns()

@@ -1,0 +1,63 @@
+"""audit_record: called by every service, inside the service's transaction."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import models
+
+from .context import current_ip
+from .models import AuditEvent, AuditReason
+
+# Values that look like personal data must never reach an audit payload.
+_ID_LIKE = re.compile(r"\d{15}|\d{17}[\dXx]|1[3-9]\d{9}")
+FORBIDDEN_KEYS = frozenset(
+    {"name", "id_number", "phone", "address", "birth_date", "reason_text", "password"}
+)
+
+
+class AuditPayloadError(ValueError):
+    pass
+
+
+def _check_payload(data: Any, path: str = "data") -> None:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in FORBIDDEN_KEYS:
+                raise AuditPayloadError(f"{path}.{key}: personal data is not allowed in audit data")
+            _check_payload(value, f"{path}.{key}")
+    elif isinstance(data, list | tuple):
+        for index, value in enumerate(data):
+            _check_payload(value, f"{path}[{index}]")
+    elif isinstance(data, str) and _ID_LIKE.search(data):
+        raise AuditPayloadError(f"{path}: looks like an ID or phone number")
+
+
+def audit_record(
+    *,
+    actor: Any,
+    verb: str,
+    target: models.Model | None = None,
+    target_type: str | None = None,
+    target_id: Any = None,
+    data: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> AuditEvent:
+    payload = data or {}
+    _check_payload(payload)
+    if target is not None:
+        target_type = target._meta.label_lower
+        target_id = target.pk
+    actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
+    event = AuditEvent.objects.create(
+        actor_id=actor_id,
+        verb=verb,
+        target_type=target_type or "",
+        target_id="" if target_id is None else str(target_id),
+        data=payload,
+        ip=current_ip.get(),
+    )
+    if reason:
+        AuditReason.objects.create(event=event, text=reason[:200])
+    return event

@@ -1,0 +1,190 @@
+"""Pure validators for the formats of domain-rules.md §2. No database, no Django models.
+
+Each `normalize_*` returns the canonical form or raises `FormatError` with a message in the
+user's language. Normalising is forgiving about how a number was typed (full-width digits,
+spaces, a lower-case x, a stray apostrophe from Excel) and strict about what it means.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS = "10X98765432"
+# First two digits of mainland provinces, 71 Taiwan, 81 HK, 82 Macau, 83 Taiwan residence permits.
+PROVINCE_PREFIXES = frozenset(
+    {
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+        "83",
+    }
+)
+OLDEST_BIRTH_YEAR = 1880
+
+
+class FormatError(ValueError):
+    def __init__(self, message: object) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def clean_text(value: object) -> str:
+    """NFKC (full-width to half-width), strip spaces, apostrophes and invisible characters."""
+    if value is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(value))
+    return re.sub(r"[\s'‘’`\u200b\ufeff\-]", "", text)
+
+
+def id_check_char(first17: str) -> str:
+    total = sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True))
+    return ID_CHECK_CHARS[total % 11]
+
+
+@dataclass(frozen=True)
+class ResidentId:
+    number: str
+    birth_date: dt.date
+    sex: str  # "M" or "F"
+    address_code: str
+
+
+def _birth_date(digits: str) -> dt.date | None:
+    try:
+        return dt.date(int(digits[0:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        return None
+
+
+def upgrade_legacy_id(number15: str) -> str:
+    """GB 11643-1989 15-digit number -> 18 digits: insert '19' before the year, add the check."""
+    first17 = number15[:6] + "19" + number15[6:15]
+    return first17 + id_check_char(first17)
+
+
+def parse_resident_id(value: object, *, today: dt.date | None = None) -> ResidentId:
+    """Validate a resident ID number (GB 11643-1999) and derive birth date and sex from it.
+
+    Accepts 15-digit legacy numbers (converted) and a lower-case x (normalised). The 6-digit
+    address code is deliberately not checked against today's code list: people keep their
+    number when counties are renamed or merged.
+    """
+    text = clean_text(value).upper()
+    if not text:
+        raise FormatError(_("身份证号不能为空"))
+    if re.fullmatch(r"\d{15}", text):
+        text = upgrade_legacy_id(text)
+    if not re.fullmatch(r"\d{17}[\dX]", text):
+        raise FormatError(_("身份证号应为18位（17位数字加1位校验码）或15位数字"))
+    if text[:2] not in PROVINCE_PREFIXES and not text.startswith("9"):
+        raise FormatError(_("身份证号前两位不是有效的省级代码"))
+    birth = _birth_date(text[6:14])
+    if birth is None:
+        raise FormatError(_("身份证号中的出生日期不是有效日期"))
+    today = today or dt.date.today()  # noqa: DTZ011 - a calendar bound, not a timestamp
+    if birth > today:
+        raise FormatError(_("身份证号中的出生日期晚于今天"))
+    if birth.year < OLDEST_BIRTH_YEAR:
+        raise FormatError(_("身份证号中的出生日期过早"))
+    if id_check_char(text[:17]) != text[17]:
+        raise FormatError(_("身份证号校验码错误"))
+    sex = "M" if int(text[16]) % 2 == 1 else "F"
+    return ResidentId(number=text, birth_date=birth, sex=sex, address_code=text[:6])
+
+
+def normalize_resident_id(value: object) -> str:
+    return parse_resident_id(value).number
+
+
+MOBILE_RE = re.compile(r"1[3-9]\d{9}")
+
+
+def normalize_mobile(value: object) -> str:
+    """11-digit mainland mobile; +86 / 0086 / 86 prefixes are stripped."""
+    text = clean_text(value)
+    text = re.sub(r"[()（）]", "", text)
+    if text.endswith(".0"):  # a number Excel stored as a float
+        text = text[:-2]
+    if text.startswith("+86"):
+        text = text[3:]
+    elif text.startswith("0086"):
+        text = text[4:]
+    elif len(text) == 13 and text.startswith("86"):
+        text = text[2:]
+    if not MOBILE_RE.fullmatch(text):
+        raise FormatError(_("手机号应为11位大陆手机号（1开头，第二位为3-9）"))
+    return text
+
+
+# Document types other than the resident ID, domain-rules.md §2.5.
+DOCUMENT_PATTERNS: dict[str, tuple[re.Pattern[str], object]] = {
+    "passport": (
+        re.compile(r"[EG]\d{8}|E[A-HJ-NP-Z]\d{7}|[SD]E\d{7}|[A-Z0-9]{5,17}"),
+        _("护照号码应为5-17位字母或数字"),
+    ),
+    "hk_macau_permit": (
+        re.compile(r"[HM]\d{8}(\d{2})?|C\d{8}|C[A-HJ-NP-Z]\d{7}"),
+        _("港澳通行证号码应为 H/M 加8位数字（可带2位换证次数）或 C 加8位"),
+    ),
+    "taiwan_permit": (
+        re.compile(r"\d{8}(\d{2})?"),
+        _("台湾居民来往大陆通行证号码应为8位数字（旧证可带2位签发次数）"),
+    ),
+}
+
+
+def normalize_document(id_type: str, value: object) -> str:
+    """Validate a document number for its type; returns the canonical number."""
+    if id_type in {"resident_id", "foreign_permanent_id"}:
+        number = parse_resident_id(value).number
+        if id_type == "foreign_permanent_id" and not number.startswith("9"):
+            raise FormatError(_("外国人永久居留身份证号码应以9开头"))
+        if id_type == "resident_id" and number.startswith("9"):
+            raise FormatError(_("以9开头的号码是外国人永久居留身份证，请选择对应证件类型"))
+        return number
+    text = clean_text(value).upper()
+    text = re.sub(r"[()（）]", "", text)
+    pattern, message = DOCUMENT_PATTERNS[id_type]
+    if not pattern.fullmatch(text):
+        raise FormatError(message)
+    return text
+
+
+SHAANXI_PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
