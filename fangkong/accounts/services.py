@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
 from fangkong.core.exceptions import Conflict, Forbidden, ValidationFailed
-from fangkong.core.scope import code_in_scope
+from fangkong.core.scope import code_in_scope, viewer_codes
 from fangkong.core.validators import FormatError, normalize_mobile
 from fangkong.geo.models import Division
 
@@ -36,6 +36,9 @@ def _division(
     if not code:
         if required:
             errors.setdefault(field, []).append(_("请选择区划"))
+        elif actor is not None and viewer_codes(actor) is not None:
+            # No jurisdiction means county-wide: only a county-wide actor may grant that.
+            errors.setdefault(field, []).append(_("只有全县范围的管理员可以设置不限区划的账号"))
         return None
     division = Division.objects.filter(code=code).first()
     if division is None or (actor is not None and not code_in_scope(viewer=actor, code=code)):
@@ -232,3 +235,92 @@ def responsibility_assign(
         data={"division": division_code, "tier": tier},
     )
     return holder
+
+
+USER_UPDATE_FIELDS = ("role", "jurisdiction_code", "display_name", "phone", "is_active", "is_staff")
+
+
+@transaction.atomic
+def user_update(*, actor: Any, user: User, changes: dict[str, Any]) -> User:
+    """Change an account's role, jurisdiction, name, phone or status (back office)."""
+    _require_admin(actor)
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(changes) - set(USER_UPDATE_FIELDS))
+    if unknown:
+        errors["__all__"] = [_("不能修改的字段：%(fields)s") % {"fields": ", ".join(unknown)}]
+    role = changes.get("role", user.role)
+    if "role" in changes and role not in Role.values:
+        errors["role"] = [_("角色无效")]
+    division = user.jurisdiction
+    if "jurisdiction_code" in changes:
+        division = _division(
+            changes["jurisdiction_code"],
+            actor=actor,
+            field="jurisdiction_code",
+            errors=errors,
+            required=role != Role.ADMIN,
+        )
+    elif "role" in changes and role != Role.ADMIN and user.jurisdiction_id is None:
+        errors["jurisdiction_code"] = [_("请选择区划")]
+    phone = (
+        _phone(changes.get("phone"), field="phone", errors=errors) if "phone" in changes else None
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    changed: list[str] = []
+    if "role" in changes and role != user.role:
+        user.role = role
+        changed.append("role")
+    if (
+        "jurisdiction_code" in changes
+        and (division.code if division else None) != user.jurisdiction_id
+    ):
+        user.jurisdiction = division
+        changed.append("jurisdiction")
+    if "display_name" in changes and (changes["display_name"] or "").strip() != user.display_name:
+        user.display_name = (changes["display_name"] or "").strip()
+        changed.append("display_name")
+    if phone is not None and phone != user.phone:
+        user.phone = phone
+        changed.append("phone")
+    for flag in ("is_active", "is_staff"):
+        if flag in changes and bool(changes[flag]) != getattr(user, flag):
+            setattr(user, flag, bool(changes[flag]))
+            changed.append(flag)
+    if changed:
+        user.full_clean(exclude=["password"])
+        user.save(update_fields=changed)
+        user.__dict__.pop("_scope_codes_cache", None)
+        audit_record(
+            actor=actor,
+            verb="accounts.user.update",
+            target=user,
+            data={
+                "fields": changed,
+                "role": user.role,
+                "jurisdiction": user.jurisdiction_id,
+            },
+        )
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, actor: Any, user: User, password: str | None) -> User:
+    """Set (or, with None, disable) an account's password. The password is never audited."""
+    _require_admin(actor)
+    if password:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationFailed({"password": list(exc.messages)}) from None
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save(update_fields=["password"])
+    audit_record(
+        actor=actor,
+        verb="accounts.user.set_password",
+        target=user,
+        data={"usable": bool(password)},
+    )
+    return user

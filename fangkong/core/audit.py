@@ -9,9 +9,28 @@ from django.db import models
 
 from .context import current_ip
 from .models import AuditEvent, AuditReason
+from .validators import FormatError, parse_resident_id
 
-# Values that look like personal data must never reach an audit payload.
-_ID_LIKE = re.compile(r"\d{15}|\d{17}[\dXx]|1[3-9]\d{9}")
+# Values that look like personal data must never reach an audit payload. A run of digits is
+# judged whole: division codes (6, 9, 12 or 15 digits) are ids and are allowed, while an
+# 18-character resident ID number (valid check character) or an 11-digit mobile number
+# (optionally after +86 / 0086 / 86) is refused.
+_RESIDENT_ID_RUN = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+_MOBILE_RUN = re.compile(r"(?<!\d)(?:\+?86|0086)?1[3-9]\d{9}(?!\d)")
+
+
+def _looks_personal(text: str) -> bool:
+    if _MOBILE_RUN.search(text):
+        return True
+    for match in _RESIDENT_ID_RUN.finditer(text):
+        try:
+            parse_resident_id(match.group())
+        except FormatError:
+            continue
+        return True
+    return False
+
+
 FORBIDDEN_KEYS = frozenset(
     {"name", "id_number", "phone", "address", "birth_date", "reason_text", "password"}
 )
@@ -30,7 +49,7 @@ def _check_payload(data: Any, path: str = "data") -> None:
     elif isinstance(data, list | tuple):
         for index, value in enumerate(data):
             _check_payload(value, f"{path}[{index}]")
-    elif isinstance(data, str) and _ID_LIKE.search(data):
+    elif isinstance(data, str | int) and not isinstance(data, bool) and _looks_personal(str(data)):
         raise AuditPayloadError(f"{path}: looks like an ID or phone number")
 
 

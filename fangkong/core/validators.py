@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
+from .timeutils import local_today
+
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS = "10X98765432"
 # First two digits of mainland provinces, 71 Taiwan, 81 HK, 82 Macau, 83 Taiwan residence permits.
@@ -118,7 +120,7 @@ def parse_resident_id(value: object, *, today: dt.date | None = None) -> Residen
     birth = _birth_date(text[6:14])
     if birth is None:
         raise FormatError(_("身份证号中的出生日期不是有效日期"))
-    today = today or dt.date.today()  # noqa: DTZ011 - a calendar bound, not a timestamp
+    today = today or local_today()
     if birth > today:
         raise FormatError(_("身份证号中的出生日期晚于今天"))
     if birth.year < OLDEST_BIRTH_YEAR:
@@ -179,6 +181,8 @@ def normalize_document(id_type: str, value: object) -> str:
         if id_type == "resident_id" and number.startswith("9"):
             raise FormatError(_("以9开头的号码是外国人永久居留身份证，请选择对应证件类型"))
         return number
+    if id_type not in DOCUMENT_PATTERNS:
+        raise FormatError(_("证件类型无效"))
     text = clean_text(value).upper()
     text = re.sub(r"[()（）]", "", text)
     pattern, message = DOCUMENT_PATTERNS[id_type]

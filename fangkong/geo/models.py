@@ -83,3 +83,21 @@ class Division(models.Model):
         """Codes of this division and its ancestors, root first, derived from the code alone."""
         lengths = [n for n in LEVEL_CODE_LENGTHS.values() if n < len(self.code)]
         return [self.code[:n] for n in lengths] + [self.code]
+
+
+URBAN_VILLAGE_MAX = 199  # NBS: residents' committees 001-199, villagers' committees 200-399
+
+
+def kind_for_code(code: str, name: str = "") -> str:
+    """Urban or rural from the statistical code (and the name where the code is not NBS)."""
+    if len(code) == 12:
+        seq = int(code[9:12])
+        return Division.Kind.URBAN if seq <= URBAN_VILLAGE_MAX else Division.Kind.RURAL
+    if len(code) == 9:
+        town = int(code[6:9])
+        if town < 100:
+            return Division.Kind.URBAN
+        return Division.Kind.RURAL if town < 400 else Division.Kind.OTHER
+    if "社区" in name or "小区" in name or "街道" in name:
+        return Division.Kind.URBAN
+    return Division.Kind.RURAL

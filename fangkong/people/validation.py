@@ -11,6 +11,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from fangkong.core.timeutils import local_today
 from fangkong.core.validators import (
     FormatError,
     normalize_document,
@@ -97,7 +98,7 @@ def clean_person_fields(
         if birth is not None:
             if derived_birth is not None and birth != derived_birth:
                 err("birth_date", _("出生日期与身份证号不一致"))
-            elif birth > dt.date.today():  # noqa: DTZ011
+            elif birth > local_today():
                 err("birth_date", _("出生日期不能晚于今天"))
             out["birth_date"] = birth
     if derived_birth is not None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from fangkong.accounts.models import GridWorker
+from fangkong.accounts.roles import policy_for
+from fangkong.core.exceptions import NotFound
+from fangkong.core.models import AuditEvent
 from fangkong.core.scope import scope_q, subtree_q
 from fangkong.geo.models import Division
 from fangkong.people.models import Household, Person
@@ -179,3 +184,147 @@ def division_coverage(*, viewer: Any, division: Division, blind_spot_limit: int 
         overloaded=overloaded[:blind_spot_limit],
         max_households=max_households,
     )
+
+
+# --- The audit log (county administrators) -------------------------------------------------
+
+
+def _audit_viewer_or_404(viewer: Any) -> None:
+    if not policy_for(viewer).can_view_audit:
+        raise NotFound()
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def audit_event_list(
+    *,
+    viewer: Any,
+    actor: str | None = None,
+    verb: str | None = None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> QuerySet[AuditEvent]:
+    """Audit events, newest first, for roles that may read the log (else NotFound).
+
+    `actor` is a username (exact) or an account id; `verb` matches a whole verb or, ending
+    with ".", every verb under it ("people." = all people events); dates are local days,
+    both inclusive. The reason given for a reveal or an export comes with its event.
+    """
+    _audit_viewer_or_404(viewer)
+    qs = AuditEvent.objects.select_related("actor", "reason")
+    if actor:
+        actor = actor.strip()
+        qs = qs.filter(
+            Q(actor__username=actor) | (Q(actor_id=int(actor)) if actor.isdigit() else Q())
+        )
+    if verb:
+        verb = verb.strip()
+        qs = qs.filter(verb__startswith=verb) if verb.endswith(".") else qs.filter(verb=verb)
+    if target_type:
+        qs = qs.filter(target_type=target_type.strip())
+    if target_id:
+        qs = qs.filter(target_id=target_id.strip())
+    if date_from:
+        qs = qs.filter(at__gte=_local_midnight(date_from))
+    if date_to:
+        qs = qs.filter(at__lt=_local_midnight(date_to + dt.timedelta(days=1)))
+    return qs.order_by("-at", "-id")
+
+
+def audit_filter_choices(*, viewer: Any) -> dict[str, list[str]]:
+    """The verbs and target types present in the log, for the filter form."""
+    _audit_viewer_or_404(viewer)
+    verbs = AuditEvent.objects.order_by("verb").values_list("verb", flat=True).distinct()
+    types = (
+        AuditEvent.objects.order_by("target_type").values_list("target_type", flat=True).distinct()
+    )
+    return {"verbs": list(verbs), "target_types": [t for t in types if t]}
+
+
+# --- The division tree and the map ---------------------------------------------------------
+
+
+def division_tree_children(*, viewer: Any, parent_codes: list[str]) -> dict[str, list[Division]]:
+    """Children of each parent the viewer may see, each with `n_children`: one query."""
+    if not parent_codes:
+        return {}
+    qs = Division.objects.filter(parent_id__in=parent_codes)
+    code_scope = scope_q(viewer=viewer, field="code")
+    if code_scope is not None:
+        qs = qs.filter(code_scope)
+    grouped: dict[str, list[Division]] = {code: [] for code in parent_codes}
+    for child in (
+        qs.annotate(n_children=Count("children"))
+        .only("code", "name", "level", "kind", "parent_id")
+        .order_by("code")
+    ):
+        grouped[child.parent_id].append(child)
+    return grouped
+
+
+def division_search(*, viewer: Any, q: str, limit: int = 50) -> list[Division]:
+    """Divisions in scope whose code starts with `q` or whose name contains it."""
+    text = (q or "").strip()
+    if not text:
+        return []
+    match = Q(code__startswith=text) if text.isdigit() else Q(name__contains=text)
+    qs = Division.objects.filter(match)
+    code_scope = scope_q(viewer=viewer, field="code")
+    if code_scope is not None:
+        qs = qs.filter(code_scope)
+    return list(
+        qs.only("code", "name", "level", "full_name", "parent_id").order_by("level", "code")[:limit]
+    )
+
+
+def _geometry(boundary: Any) -> dict[str, Any] | None:
+    """The geometry of a stored boundary (a GeoJSON geometry, Feature or FeatureCollection)."""
+    if not isinstance(boundary, dict):
+        return None
+    kind = boundary.get("type")
+    if kind == "Feature":
+        return _geometry(boundary.get("geometry"))
+    if kind == "FeatureCollection":
+        polygons: list[Any] = []
+        for feature in boundary.get("features") or []:
+            geometry = _geometry(feature)
+            if geometry is None:
+                continue
+            if geometry["type"] == "Polygon":
+                polygons.append(geometry["coordinates"])
+            else:
+                polygons.extend(geometry["coordinates"])
+        return {"type": "MultiPolygon", "coordinates": polygons} if polygons else None
+    if kind in ("Polygon", "MultiPolygon") and boundary.get("coordinates"):
+        return {"type": kind, "coordinates": boundary["coordinates"]}
+    return None
+
+
+def division_map(*, viewer: Any, division: Division) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of the division's children (the division itself when it has
+    none), for drawing with ECharts. Features without a boundary are left out. One query."""
+    code_scope = scope_q(viewer=viewer, field="code")
+    qs = Division.objects.filter(Q(parent=division) | Q(code=division.code))
+    if code_scope is not None:
+        qs = qs.filter(code_scope)
+    rows = list(qs.only("code", "name", "level", "boundary", "parent_id").order_by("code"))
+    children = [d for d in rows if d.code != division.code]
+    shown = children or [d for d in rows if d.code == division.code]
+    features = []
+    for item in shown:
+        geometry = _geometry(item.boundary)
+        if geometry is None:
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "id": item.code,
+                "properties": {"code": item.code, "name": item.name, "level": item.level},
+                "geometry": geometry,
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}

