@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -37,6 +38,9 @@ from .services import (
 # The admin's password form is built by Django without the request; the acting user reaches
 # its save() through this per-request variable.
 _acting_user: contextvars.ContextVar[Any] = contextvars.ContextVar("admin_acting_user")
+
+# Roles and jurisdictions are Fangkong's permissions; Django's groups are not used.
+admin.site.unregister(Group)
 
 USER_FIELDS = ("display_name", "phone", "role", "jurisdiction", "is_active", "is_staff")
 
@@ -108,6 +112,12 @@ class UserAdmin(BackOfficeAdmin, DjangoUserAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return user_list(viewer=request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Only a superuser may change a superuser (or set their password)."""
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
         return [] if obj is None else list(self.readonly_fields)

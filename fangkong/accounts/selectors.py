@@ -31,7 +31,7 @@ class ChainLink:
 
 def escalation_chain(*, division: Division) -> list[ChainLink]:
     """Who answers for `division`, nearest first: its grid workers, then the 四包抓 holders of
-    the division and each ancestor up to the county HQ. Two queries whatever the depth."""
+    the division and each ancestor up to the county HQ. Three queries whatever the depth."""
     codes = division.ancestor_codes()
     names = dict(Division.objects.filter(code__in=codes).values_list("code", "name"))
     chain: list[ChainLink] = []

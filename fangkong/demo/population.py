@@ -15,7 +15,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from fangkong.core.validators import id_check_char
+from fangkong.core.validators import ID_CHECK_CHARS, ID_WEIGHTS
 
 from . import geometry, names
 
@@ -247,27 +247,44 @@ def _compose(rng: random.Random, size: int) -> list[tuple[str, bool, int, str]]:
 
 
 class _Identity:
-    """Valid resident ID numbers with the county's address code, unique by construction."""
+    """Valid resident ID numbers with the county's address code, unique by construction.
+
+    GB 11643: address (6) + birth date (8) + sequence (3, odd for men) + MOD 11-2 check
+    character. The weighted sum of the first 14 digits is computed once per birth day.
+    """
 
     def __init__(self, county_code: str) -> None:
         self.county_code = county_code
         self.taken: dict[tuple[int, bool], int] = defaultdict(int)
         self.ref = REFERENCE_DATE.toordinal()
+        self.days: dict[int, tuple[dt.date, str, int]] = {}
 
     def birth_ordinal(self, rng: random.Random, age: int) -> int:
         return self.ref - int((age + rng.random()) * DAYS_PER_YEAR)
 
+    def day(self, ordinal: int) -> tuple[dt.date, str, int]:
+        """(birth date, first 14 characters, their weighted sum) for one birth day."""
+        cached = self.days.get(ordinal)
+        if cached is None:
+            birth = dt.date.fromordinal(ordinal)
+            head = f"{self.county_code}{birth.year:04d}{birth.month:02d}{birth.day:02d}"
+            partial = sum(int(d) * w for d, w in zip(head, ID_WEIGHTS[:14], strict=True))
+            cached = self.days[ordinal] = (birth, head, partial)
+        return cached
+
     def number(self, ordinal: int, male: bool) -> str:
-        # Sequence: odd for men, even for women (GB 11643); a per-day offset so numbers of
-        # one day do not all start at 001.
+        # Sequence: odd for men, even for women; a per-day offset so that the numbers of one
+        # day do not all start at 001.
         k = self.taken[(ordinal, male)]
         self.taken[(ordinal, male)] = k + 1
         sequence = ((ordinal * 37) % 200) * 2 + 2 * k + (1 if male else 2)
         if sequence > 999:
             raise ValueError("more people born on one day than sequence numbers")
-        birth = dt.date.fromordinal(ordinal)
-        first17 = f"{self.county_code}{birth:%Y%m%d}{sequence:03d}"
-        return first17 + id_check_char(first17)
+        _, head, partial = self.day(ordinal)
+        hundreds, rest = divmod(sequence, 100)
+        tens, ones = divmod(rest, 10)
+        total = partial + hundreds * ID_WEIGHTS[14] + tens * ID_WEIGHTS[15] + ones * ID_WEIGHTS[16]
+        return f"{head}{sequence:03d}{ID_CHECK_CHARS[total % 11]}"
 
 
 # --- the plan ----------------------------------------------------------------------------------
@@ -376,7 +393,7 @@ def build_plan(
                     else:
                         surname = names.NATIONAL_SURNAME(people_rng)
                     ordinal = ids.birth_ordinal(people_rng, age)
-                    birth = dt.date.fromordinal(ordinal)
+                    birth = ids.day(ordinal)[0]
                     name = _person_name(people_rng, male, birth.year, surname)
                     if age < 1 and people_rng.random() < 0.4:
                         id_type, id_number = "none", None  # newborn, not yet registered

@@ -28,7 +28,12 @@ def _can_edit(actor: Any) -> bool:
 
 
 def _validate(
-    *, code: str, name: str, parent: Division | None, errors: dict[str, list[str]]
+    *,
+    code: str,
+    name: str,
+    parent: Division | None,
+    errors: dict[str, list[str]],
+    parent_given: bool = False,
 ) -> None:
     if not code.isdigit():
         errors.setdefault("code", []).append(_("区划代码只能由数字组成"))
@@ -37,7 +42,7 @@ def _validate(
     elif len(name) > 100:
         errors.setdefault("name", []).append(_("名称不能超过100个字符"))
     if parent is None:
-        if len(code) != 6:
+        if not parent_given and len(code) != 6:
             errors.setdefault("code", []).append(_("县级区划代码应为6位"))
         return
     if parent.level >= Division.Level.GRID:
@@ -68,7 +73,7 @@ def division_create(
             errors["parent_code"] = [_("上级区划不存在")]
     elif Division.objects.filter(level=Division.Level.COUNTY).exists():
         errors["parent_code"] = [_("县级区划已存在，请指定上级区划")]
-    _validate(code=code, name=name, parent=parent, errors=errors)
+    _validate(code=code, name=name, parent=parent, errors=errors, parent_given=bool(parent_code))
     if code and Division.objects.filter(code=code).exists():
         errors.setdefault("code", []).append(_("区划代码已存在"))
     if kind and kind not in Division.Kind.values:
@@ -171,7 +176,13 @@ def division_import(*, actor: Any, rows: Iterable[dict[str, Any]]) -> DivisionIm
             errors["parent_code"] = [_("上级区划不存在")]
         if parent_code is None and has_root:
             errors["parent_code"] = [_("县级区划已存在，请指定上级区划")]
-        _validate(code=code, name=name, parent=parent if parent_code else None, errors=errors)
+        _validate(
+            code=code,
+            name=name,
+            parent=parent if parent_code else None,
+            errors=errors,
+            parent_given=bool(parent_code),
+        )
         if parent is not None and not code_in_scope(viewer=actor, code=parent.code):
             errors["parent_code"] = [_("上级区划不存在")]
         kind = str(row.get("kind") or "").strip()
@@ -313,7 +324,9 @@ def _national_village_name(name: str) -> str:
     name = name.strip()
     for suffix, replacement in _COMMITTEE_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)] + replacement
+            base = name[: -len(suffix)]
+            # 三和村村委会 -> 三和村, not 三和村村
+            return base if base.endswith(replacement) else base + replacement
     return name
 
 

@@ -34,7 +34,7 @@ class PersonAdmin(BackOfficeAdmin):
         "birth_year",
         "masked_phone",
         "division",
-        "household_id",
+        "household_number",
         "merged",
     ]
     list_filter = ["id_type", "sex"]
@@ -79,6 +79,10 @@ class PersonAdmin(BackOfficeAdmin):
     def birth_year(self, obj: Person) -> Any:
         return obj.birth_date.year if obj.birth_date else "—"
 
+    @display(description=_("住户编号"), ordering="household_id")
+    def household_number(self, obj: Person) -> Any:
+        return obj.household_id or "—"
+
     @display(description=_("已合并"), boolean=True)
     def merged(self, obj: Person) -> bool:
         return obj.merged_into_id is not None
@@ -97,7 +101,7 @@ class PersonAdmin(BackOfficeAdmin):
 
 @admin.register(Household)
 class HouseholdAdmin(BackOfficeAdmin):
-    list_display = ["id", "masked_address", "division", "head_id", "created_at"]
+    list_display = ["id", "masked_address", "division", "head_number", "created_at"]
     list_select_related = ["division"]
     search_fields = ["division__code", "division__name"]
     show_full_result_count = False
@@ -108,6 +112,10 @@ class HouseholdAdmin(BackOfficeAdmin):
     def masked_address(self, obj: Household) -> str:
         return mask_address(obj.address)
 
+    @display(description=_("户主人员编号"))
+    def head_number(self, obj: Household) -> Any:
+        return obj.head_id or "—"
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Household]:
         qs = super().get_queryset(request)
         return scope_by_division(qs, viewer=request.user, field="division_id")
@@ -117,12 +125,16 @@ class HouseholdAdmin(BackOfficeAdmin):
 class PersonRevisionAdmin(BackOfficeAdmin):
     """Which fields a write changed, and who changed them; the old values stay out of sight."""
 
-    list_display = ["at", "person_id", "verb", "actor", "changed_fields"]
+    list_display = ["at", "person_number", "verb", "actor", "changed_fields"]
     list_filter = ["verb"]
     list_select_related = ["actor"]
     search_fields = ["person__id"]
     fields = ["at", "person", "verb", "actor", "changed_fields"]
     readonly_fields = fields
+
+    @display(description=_("人员编号"))
+    def person_number(self, obj: PersonRevision) -> Any:
+        return obj.person_id
 
     @display(description=_("修改的字段"))
     def changed_fields(self, obj: PersonRevision) -> str:

@@ -326,12 +326,18 @@ def household_add_member(
         changes={"household_id": household.pk, "relation_to_head": relation},
     )
     if relation == "head" and household.head_id != person.pk:
+        previous_id = household.head_id
+        if previous_id is not None:
+            # The household has one head: the one replaced keeps membership as "other".
+            Person.objects.filter(
+                pk=previous_id, household=household, relation_to_head="head"
+            ).update(relation_to_head="other")
         household.head = person
         household.save(update_fields=["head", "updated_at"])
         audit_record(
             actor=actor,
             verb="people.household.set_head",
             target=household,
-            data={"head_id": person.pk},
+            data={"head_id": person.pk, "previous_head_id": previous_id},
         )
     return person

@@ -6,7 +6,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from conftest import PASSWORD
+from conftest import PASSWORD, _user
 from fangkong.accounts.models import ApiToken, GridWorker, Responsibility, User
 from fangkong.accounts.selectors import user_for_token
 from fangkong.accounts.services import token_create
@@ -299,3 +299,35 @@ def test_api_tokens_are_revoked_through_the_service(login, users):
 
 def test_api_tokens_cannot_be_added_in_the_admin(login, users):
     assert login(users.admin).get(_add(ApiToken)).status_code == 403
+
+
+def test_an_administrator_cannot_change_a_superusers_password(login, users):
+    url = reverse("admin:auth_user_password_change", args=[users.superuser.pk])
+    new = "Another-pass-2021"
+
+    response = login(users.admin).post(
+        url, {"usable_password": "true", "password1": new, "password2": new}
+    )
+
+    assert response.status_code == 403
+    users.superuser.refresh_from_db()
+    assert users.superuser.check_password(PASSWORD)
+    assert not AuditEvent.objects.filter(verb="accounts.user.set_password").exists()
+
+
+def test_a_town_administrator_sees_only_the_town_in_the_admin(login, users, county, people):
+    town_admin = _user("town_admin", "admin", county.town_a, is_staff=True)
+    client = login(town_admin)
+
+    # Django's admin answers a missing object with a redirect to the index.
+    assert client.get(_change(User, users.other_town_officer.pk)).status_code == 302
+    assert client.get(_change(User, users.town_officer.pk)).status_code == 200
+    assert client.get(_change(Person, people.other.pk)).status_code == 302
+    assert client.get(_change(Person, people.head.pk)).status_code == 200
+    listed = client.get(_changelist(Division)).context["cl"].result_list
+    assert {d.code for d in listed} == {
+        county.town_a.code,
+        county.village_a.code,
+        county.grid_a.code,
+        county.grid_a2.code,
+    }

@@ -24,10 +24,12 @@
 
   function visualMap(metric) {
     var values = Object.keys(rows).map(function (code) { return rows[code][metric]; });
+    var show = values.length > 1;
     var max = Math.max.apply(null, values.concat([1]));
     if (metric === "blind") {
       return {
-        type: "piecewise", left: 8, bottom: 8, itemWidth: 14, itemHeight: 10,
+        type: "piecewise", show: show, orient: "horizontal", left: "center", bottom: 4,
+        itemWidth: 14, itemHeight: 10,
         pieces: [
           { value: 0, label: "0", color: "#d1e7dd" },
           { min: 1, max: 5, label: "1–5", color: "#f8c291" },
@@ -38,8 +40,8 @@
       };
     }
     return {
-      type: "continuous", min: 0, max: max, left: 8, bottom: 8, calculable: true,
-      itemHeight: 90, inRange: { color: ["#fdf1e6", "#f4a582", "#d6604d", "#9b1c1c"] },
+      type: "continuous", show: show, orient: "horizontal", left: "center", bottom: 4,
+      min: 0, max: max, calculable: true, itemWidth: 12, itemHeight: 160, inRange: { color: ["#fdf1e6", "#f4a582", "#d6604d", "#9b1c1c"] },
       textStyle: { fontSize: 11 }
     };
   }
@@ -64,6 +66,8 @@
         map: d.mapKey,
         nameProperty: "code",
         roam: true,
+        top: 12,
+        bottom: 48,
         selectedMode: false,
         label: {
           show: true, fontSize: 12, color: "#1f2937", textBorderColor: "#fff", textBorderWidth: 2,

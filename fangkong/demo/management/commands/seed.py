@@ -6,8 +6,8 @@ stderr; the shared password and a table of the logins go to stdout at the end.
 
 from __future__ import annotations
 
-import sys
 import time
+import unicodedata
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -23,7 +23,7 @@ class ProgressBar:
     WIDTH = 30
 
     def __init__(self, stream: Any) -> None:
-        self.stream = stream
+        self.stream = stream  # the command's OutputWrapper for stderr
         self.tty = stream.isatty()
         self.stage = ""
         self.last = 0.0
@@ -39,11 +39,12 @@ class ProgressBar:
         share = done / total if total else 1.0
         filled = int(self.WIDTH * share)
         bar = "#" * filled + "-" * (self.WIDTH - filled)
-        line = f"{stage:<8} [{bar}] {done:>9,}/{total:,} {share:6.1%}"
+        line = f"{_pad(stage, 12)} [{bar}] {done:>9,}/{total:,} {share:6.1%}"
         if self.tty:
-            self.stream.write("\r" + line + ("\n" if finished else ""))
+            line = "\r" + line + ("\n" if finished else "")
         else:
-            self.stream.write(line + "\n")
+            line += "\n"
+        self.stream.write(line, style_func=str, ending="")
         self.stream.flush()
 
 
@@ -85,7 +86,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         verbosity = options["verbosity"]
-        progress = ProgressBar(sys.stderr) if verbosity >= 1 else None
+        progress = ProgressBar(self.stderr) if verbosity >= 1 else None
         bbox = _bbox(options["bbox"]) if options["bbox"] else None
         try:
             result = demo_seed(
@@ -131,10 +132,24 @@ class Command(BaseCommand):
         )
         out.write("")
         out.write(_("演示账号（共用密码）：%(password)s") % {"password": result.password})
-        width = max(len(lg.username) for lg in result.logins)
-        role_width = max(len(lg.role_label) for lg in result.logins)
-        out.write(f"{_('用户名'):<{width}}  {_('角色'):<{role_width}}  {_('管辖范围')}")
+        width = max(_width(lg.username) for lg in result.logins)
+        role_width = max(_width(lg.role_label) for lg in result.logins)
+        out.write(f"{_pad(_('用户名'), width)}  {_pad(_('角色'), role_width)}  {_('管辖范围')}")
         for login in result.logins:
             out.write(
-                f"{login.username:<{width}}  {login.role_label:<{role_width}}  {login.jurisdiction}"
+                f"{_pad(login.username, width)}  {_pad(login.role_label, role_width)}  "
+                f"{login.jurisdiction}"
             )
+        if verbosity >= 2:
+            out.write(
+                "  ".join(f"{k}={v:.2f}" for k, v in result.timings.items()),
+            )
+
+
+def _width(text: str) -> int:
+    """Columns on a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
