@@ -181,7 +181,7 @@ NINJA_PAGINATION_CLASS = "fangkong.api.pagination.PageNumberPagination"
 
 UNFOLD = {
     "SITE_TITLE": "防控 Fangkong",
-    "SITE_HEADER": "防控 · 后台管理",
+    "SITE_HEADER": _("防控 · 后台管理"),
     "SITE_SYMBOL": "shield",
     "SHOW_LANGUAGES": True,
     # Tailwind's red scale, to match the app's red header.

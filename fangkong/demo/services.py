@@ -26,6 +26,7 @@ from fangkong.accounts.models import GridWorker, Responsibility, User
 from fangkong.accounts.roles import Role
 from fangkong.core.audit import audit_record
 from fangkong.core.exceptions import DomainError, Forbidden, ValidationFailed
+from fangkong.core.models import AuditEvent
 from fangkong.core.scope import subtree_q
 from fangkong.geo.models import Division
 from fangkong.geo.services import division_import_national
@@ -62,6 +63,7 @@ class SeedResult:
     blind_grids: list[str]
     overloaded_workers: list[int]  # GridWorker ids
     imported: bool = False
+    reused: bool = False  # the same demo was already there: only the password was renewed
     reset: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -322,26 +324,70 @@ def _write_responsibilities(*, plan: Plan, users: dict[str, User]) -> None:
     )
 
 
-def _logins(plan: Plan) -> list[Login]:
+def _logins(usernames: list[str]) -> list[Login]:
     labels = dict(Role.choices)
-    names = dict(
-        Division.objects.filter(
-            code__in=[lg.jurisdiction_code for lg in plan.logins if lg.jurisdiction_code]
-        ).values_list("code", "full_name")
-    )
+    users = User.objects.select_related("jurisdiction").in_bulk(usernames, field_name="username")
     return [
         Login(
-            username=lg.username,
-            role=lg.role,
-            role_label=str(labels[lg.role]),
+            username=name,
+            role=users[name].role,
+            role_label=str(labels.get(users[name].role, users[name].role)),
             jurisdiction=(
-                names.get(lg.jurisdiction_code, lg.jurisdiction_code)
-                if lg.jurisdiction_code
+                users[name].jurisdiction.full_name or users[name].jurisdiction.name
+                if users[name].jurisdiction
                 else _("全县（超级管理员）")
             ),
         )
-        for lg in plan.logins
+        for name in usernames
+        if name in users
     ]
+
+
+def _same_demo(*, county: Division, people: int, seed: int, usernames: list[str]) -> bool:
+    """Does the database hold exactly the demo these arguments would build?"""
+    last = (
+        AuditEvent.objects.filter(
+            verb="demo.seed", target_type="geo.division", target_id=county.code
+        )
+        .order_by("-at", "-id")
+        .first()
+    )
+    if last is None or last.data.get("seed") != seed:
+        return False
+    if last.data.get("counts", {}).get("people") != people:
+        return False
+    return Person.objects.count() == people and User.objects.filter(
+        username__in=usernames
+    ).count() == len(usernames)
+
+
+def _reuse(
+    *, actor: Any, county: Division, seed: int, usernames: list[str], password: str | None
+) -> SeedResult:
+    """`make demo` a second time: keep the data, give the demo logins a fresh password."""
+    password = password or secrets.token_urlsafe(9)
+    renewed = User.objects.filter(username__in=usernames).update(
+        password=make_password(password), is_active=True
+    )
+    audit_record(
+        actor=actor,
+        verb="demo.seed",
+        target=county,
+        data={"seed": seed, "reused": True, "counts": {"accounts": renewed}},
+    )
+    return SeedResult(
+        county_code=county.code,
+        people=Person.objects.count(),
+        households=Household.objects.count(),
+        small_grids=Division.objects.filter(level=Division.Level.GRID).count(),
+        grid_workers=GridWorker.objects.count(),
+        responsibilities=Responsibility.objects.count(),
+        password=password,
+        logins=_logins(usernames),
+        blind_grids=[],
+        overloaded_workers=[],
+        reused=True,
+    )
 
 
 @transaction.atomic
@@ -388,6 +434,12 @@ def demo_seed(
     usernames = demo_usernames(county=root, towns=towns, villages=villages)
     found = _existing_data(usernames=usernames)
     wiped: dict[str, int] = {}
+    if (
+        found
+        and not reset
+        and _same_demo(county=county, people=people, seed=seed, usernames=usernames)
+    ):
+        return _reuse(actor=actor, county=county, seed=seed, usernames=usernames, password=password)
     if found and not reset:
         summary = "、".join(f"{k} {v}" for k, v in found.items())
         raise DomainError(
@@ -469,7 +521,7 @@ def demo_seed(
         grid_workers=counts["grid_workers"],
         responsibilities=counts["responsibilities"],
         password=password,
-        logins=_logins(plan),
+        logins=_logins([lg.username for lg in plan.logins]),
         blind_grids=plan.blind_grids,
         overloaded_workers=[worker_ids[i] for i in plan.overloaded_workers],
         imported=imported,

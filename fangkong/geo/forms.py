@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from python_calamine import CalamineError, CalamineWorkbook
 
 from .models import Division
@@ -34,9 +34,9 @@ HEADER_ALIASES = {
     "上级区划代码": "parent_code",
 }
 REQUIRED_COLUMNS = {
-    "code": _lazy("区划代码"),
-    "name": _lazy("名称"),
-    "parent_code": _lazy("上级代码"),
+    "code": gettext_lazy("区划代码"),
+    "name": gettext_lazy("名称"),
+    "parent_code": gettext_lazy("上级代码"),
 }
 
 _TEXT = {"class": "form-control"}
@@ -44,23 +44,27 @@ _TEXT = {"class": "form-control"}
 
 class DivisionCreateForm(forms.Form):
     code = forms.CharField(
-        label=_lazy("区划代码"),
+        label=gettext_lazy("区划代码"),
         max_length=20,
         widget=forms.TextInput(attrs={**_TEXT, "inputmode": "numeric", "autocomplete": "off"}),
     )
-    name = forms.CharField(label=_lazy("名称"), max_length=100, widget=forms.TextInput(attrs=_TEXT))
+    name = forms.CharField(
+        label=gettext_lazy("名称"), max_length=100, widget=forms.TextInput(attrs=_TEXT)
+    )
     kind = forms.ChoiceField(
-        label=_lazy("城乡类型"),
+        label=gettext_lazy("城乡类型"),
         required=False,
-        choices=[("", _lazy("按代码自动判断")), *Division.Kind.choices],
+        choices=[("", gettext_lazy("按代码自动判断")), *Division.Kind.choices],
         widget=forms.Select(attrs={"class": "form-select"}),
     )
 
 
 class DivisionEditForm(forms.Form):
-    name = forms.CharField(label=_lazy("名称"), max_length=100, widget=forms.TextInput(attrs=_TEXT))
+    name = forms.CharField(
+        label=gettext_lazy("名称"), max_length=100, widget=forms.TextInput(attrs=_TEXT)
+    )
     kind = forms.ChoiceField(
-        label=_lazy("城乡类型"),
+        label=gettext_lazy("城乡类型"),
         choices=Division.Kind.choices,
         widget=forms.Select(attrs={"class": "form-select"}),
     )
@@ -68,8 +72,8 @@ class DivisionEditForm(forms.Form):
 
 class DivisionImportForm(forms.Form):
     file = forms.FileField(
-        label=_lazy("区划文件"),
-        help_text=_lazy(
+        label=gettext_lazy("区划文件"),
+        help_text=gettext_lazy(
             "CSV 或 Excel（.xlsx/.xls/.ods），第一行为表头：区划代码、名称、上级代码"
             "（也可用 code、name、parent_code）。CSV 支持 UTF-8 和 GB18030 编码。"
         ),
@@ -139,7 +143,7 @@ def read_division_rows(upload: UploadedFile) -> list[tuple[int, dict[str, str]]]
     if missing:
         raise forms.ValidationError(
             _("表头缺少列：%(columns)s。第一行应为：区划代码、名称、上级代码。")
-            % {"columns": "、".join(missing)}
+            % {"columns": _("、").join(missing)}
         )
     rows: list[tuple[int, dict[str, str]]] = []
     for number, raw in enumerate(table[1:], start=2):

@@ -132,7 +132,8 @@ def division_import(request: HttpRequest) -> HttpResponse:
                     "row": numbers[error["row"] - 2],
                     "values": error["values"],
                     "reasons": [
-                        f"{FIELD_LABELS.get(field, field)}：{message}"
+                        _("%(label)s：%(message)s")
+                        % {"label": FIELD_LABELS.get(field, field), "message": message}
                         for field, field_messages in error["errors"].items()
                         for message in field_messages
                     ],

@@ -225,6 +225,19 @@ def test_seeding_a_database_with_people_is_refused_without_reset():
     assert Person.objects.count() == before
 
 
+def test_seeding_the_same_demo_again_keeps_the_data_and_renews_the_password():
+    first = _seed()
+    before = _snapshot()
+    again = _seed()
+    assert again.reused
+    assert _snapshot() == before
+    assert again.password != first.password
+    hq = User.objects.get(username="hq")
+    assert hq.check_password(again.password)
+    assert [login.username for login in again.logins] == [lg.username for lg in first.logins]
+    assert AuditEvent.objects.filter(verb="demo.seed").count() == 2
+
+
 def test_the_seed_is_one_audit_event_with_counts_only():
     _seed()
     events = list(AuditEvent.objects.filter(verb="demo.seed"))
@@ -267,7 +280,10 @@ def test_seed_command_prints_the_password_and_a_login_table():
     for username in ("hq", "leader", "town_qizhen", "epi", "admin"):
         assert username in text
     assert "人员" in err.getvalue()  # progress bar on stderr
+    again = io.StringIO()
+    call_command("seed", "--people", "800", "--seed", "3", stdout=again, stderr=err)
+    assert "未重建" in again.getvalue()
     with pytest.raises(CommandError, match="--reset"):
-        call_command("seed", "--people", "800", "--seed", "3", stdout=out, stderr=err)
+        call_command("seed", "--people", "801", "--seed", "3", stdout=out, stderr=err)
     call_command("seed", "--people", "900", "--seed", "3", "--reset", stdout=out, stderr=err)
     assert Person.objects.count() == 900

@@ -53,11 +53,16 @@
         formatter: function (p) {
           var r = rows[p.name];
           if (!r) { return p.name; }
-          return "<b>" + echarts.format.encodeHTML(r.name) + "</b><br>" +
-            d.labelPeople + "：" + r.people + "<br>" +
-            d.labelHouseholds + "：" + r.households + "<br>" +
-            d.labelWorkers + "：" + r.workers + "<br>" +
-            d.labelBlind + "：" + r.blind;
+          // Labels come translated from the template's data-label-* attributes; a two-column
+          // table needs no language-specific separator between a label and its number.
+          var lines = [
+            [d.labelPeople, r.people], [d.labelHouseholds, r.households],
+            [d.labelWorkers, r.workers], [d.labelBlind, r.blind]
+          ].map(function (pair) {
+            return "<tr><td>" + echarts.format.encodeHTML(pair[0]) + "</td>" +
+              '<td style="text-align:right;padding-left:12px">' + pair[1] + "</td></tr>";
+          });
+          return "<b>" + echarts.format.encodeHTML(r.name) + "</b><table>" + lines.join("") + "</table>";
         }
       },
       visualMap: visualMap(metric),

@@ -105,6 +105,14 @@ class Command(BaseCommand):
         if verbosity == 0:
             return
         out = self.stdout
+        if result.reused:
+            out.write(
+                _(
+                    "库中已是同一县、同样人数和种子的演示数据（%(people)s 人），未重建；"
+                    "已为演示账号设置新的共用密码。要重建请加 --reset。"
+                )
+                % {"people": f"{result.people:,}"}
+            )
         if result.imported:
             out.write(_("已从全国区划表导入县 %(code)s 的镇村。") % {"code": result.county_code})
         if result.reset:
@@ -112,6 +120,25 @@ class Command(BaseCommand):
                 _("已清除旧的演示数据：%(counts)s")
                 % {"counts": "，".join(f"{k} {v:,}" for k, v in result.reset.items())}
             )
+        if not result.reused:
+            self._summary(result)
+        out.write("")
+        out.write(_("演示账号（共用密码）：%(password)s") % {"password": result.password})
+        width = max(_width(lg.username) for lg in result.logins)
+        role_width = max(_width(lg.role_label) for lg in result.logins)
+        out.write(f"{_pad(_('用户名'), width)}  {_pad(_('角色'), role_width)}  {_('管辖范围')}")
+        for login in result.logins:
+            out.write(
+                f"{_pad(login.username, width)}  {_pad(login.role_label, role_width)}  "
+                f"{login.jurisdiction}"
+            )
+        if verbosity >= 2:
+            out.write(
+                "  ".join(f"{k}={v:.2f}" for k, v in result.timings.items()),
+            )
+
+    def _summary(self, result: Any) -> None:
+        out = self.stdout
         out.write(
             _(
                 "已生成：%(people)s 人，%(households)s 户，%(grids)s 个小网格，"
@@ -130,20 +157,6 @@ class Command(BaseCommand):
             _("覆盖盲区（演示用）：%(blind)s 个小网格无网格员，%(over)s 名网格员超负荷。")
             % {"blind": len(result.blind_grids), "over": len(result.overloaded_workers)}
         )
-        out.write("")
-        out.write(_("演示账号（共用密码）：%(password)s") % {"password": result.password})
-        width = max(_width(lg.username) for lg in result.logins)
-        role_width = max(_width(lg.role_label) for lg in result.logins)
-        out.write(f"{_pad(_('用户名'), width)}  {_pad(_('角色'), role_width)}  {_('管辖范围')}")
-        for login in result.logins:
-            out.write(
-                f"{_pad(login.username, width)}  {_pad(login.role_label, role_width)}  "
-                f"{login.jurisdiction}"
-            )
-        if verbosity >= 2:
-            out.write(
-                "  ".join(f"{k}={v:.2f}" for k, v in result.timings.items()),
-            )
 
 
 def _width(text: str) -> int:
