@@ -37,21 +37,32 @@ def viewer_codes(viewer: Any) -> list[str] | None:
     return scope_codes()
 
 
-def scope_q(*, viewer: Any, field: str) -> Q | None:
-    """A Q limiting `field` (a division code) to the viewer's subtrees; None if unlimited."""
+def scope_q(*, viewer: Any, field: str, use_index: bool = True) -> Q | None:
+    """A Q limiting `field` (a division code) to the viewer's subtrees; None if unlimited.
+
+    With use_index=False the subtree test is written as a prefix match (LIKE 'code%'), which
+    SQLite never serves from an index. Selectors pass it when another, more selective
+    condition (a name prefix) should drive the index choice: SQLite has no statistics on
+    ranges and would otherwise walk the whole county's range of the division index.
+    """
     codes = viewer_codes(viewer)
     if codes is None:
         return None
     if not codes:
         return Q(pk__in=[])
+    # A foreign key's raw column takes no LIKE lookup; its target key does (and Django trims
+    # the join, so this stays a filter on the column itself).
+    like_field = f"{field.removesuffix('_id')}__pk" if field.endswith("_id") else field
     q = Q()
     for code in codes:
-        q |= subtree_q(field, code)
+        q |= subtree_q(field, code) if use_index else Q(**{f"{like_field}__startswith": code})
     return q
 
 
-def scope_by_division[M: Model](qs: QuerySet[M], *, viewer: Any, field: str) -> QuerySet[M]:
-    q = scope_q(viewer=viewer, field=field)
+def scope_by_division[M: Model](
+    qs: QuerySet[M], *, viewer: Any, field: str, use_index: bool = True
+) -> QuerySet[M]:
+    q = scope_q(viewer=viewer, field=field, use_index=use_index)
     return qs if q is None else qs.filter(q)
 
 

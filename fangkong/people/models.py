@@ -81,6 +81,7 @@ class Person(TimeStampedModel):
         verbose_name=_("所属网格"),
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,  # person_division_idx (division, merged_into) serves every lookup
     )
     household = models.ForeignKey(
         Household,
@@ -102,6 +103,9 @@ class Person(TimeStampedModel):
         null=True,
         blank=True,
         related_name="merged_from",
+        # Almost every row is NULL here: a plain index would tempt SQLite to scan the
+        # county through it; the partial index below serves "records merged into X".
+        db_index=False,
     )
 
     class Meta:
@@ -110,8 +114,13 @@ class Person(TimeStampedModel):
         ordering = ["pk"]
         indexes = [
             models.Index(fields=["division", "merged_into"], name="person_division_idx"),
-            models.Index(fields=["name", "birth_date"], name="person_name_birth_idx"),
+            models.Index(fields=["name", "division", "merged_into"], name="person_name_scope_idx"),
             models.Index(fields=["id_number"], name="person_id_number_idx"),
+            models.Index(
+                fields=["merged_into"],
+                condition=Q(merged_into__isnull=False),
+                name="person_merged_into_idx",
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

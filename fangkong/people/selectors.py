@@ -17,6 +17,19 @@ _ID_LIKE = re.compile(r"\d{15}|\d{17}[\dX]")
 _DOC_LIKE = re.compile(r"[A-Z0-9]{6,20}")
 
 
+def _is_name_search(q: str | None) -> bool:
+    """True when `?q=` will be read as the start of a name (not a number)."""
+    if not q:
+        return False
+    text = clean_text(q).upper()
+    return bool(text) and not (
+        _ID_LIKE.fullmatch(text)
+        or text.isdigit()
+        or text.startswith("+86")
+        or (_DOC_LIKE.fullmatch(text) and any(ch.isdigit() for ch in text))
+    )
+
+
 def search_q(q: str) -> Q:
     """What `?q=` means: a document number, a mobile number, or the start of a name."""
     text = clean_text(q).upper()
@@ -46,8 +59,10 @@ def person_list(
     address: str | None = None,
     include_merged: bool = False,
 ) -> QuerySet[Person]:
-    qs = Person.objects.select_related("division", "household")
-    qs = scope_by_division(qs, viewer=viewer, field="division_id")
+    # The division comes by prefetch, not by join: a join lets SQLite drive the query from
+    # the division table's code range and ignore the name index.
+    qs = Person.objects.select_related("household").prefetch_related("division")
+    qs = scope_by_division(qs, viewer=viewer, field="division_id", use_index=not _is_name_search(q))
     if not include_merged:
         qs = qs.filter(merged_into__isnull=True)
     if q:

@@ -104,14 +104,14 @@ def division_coverage(*, viewer: Any, division: Division, blind_spot_limit: int 
     for code, n in (
         Household.objects.filter(in_tree)
         .values_list("division_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .order_by()
     ):
         households_by_code[code] += n
     people_by_code = dict(
         Person.objects.filter(in_tree, merged_into__isnull=True)
         .values_list("division_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .order_by()
     )
     small_grids = list(Division.objects.filter(grid_q).values_list("code", flat=True))
