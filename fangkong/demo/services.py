@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.core.management.color import no_style
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Max, ProtectedError
 from django.utils import timezone
@@ -30,6 +29,7 @@ from fangkong.core.models import AuditEvent
 from fangkong.core.scope import subtree_q
 from fangkong.geo.models import Division
 from fangkong.geo.services import division_import_national
+from fangkong.people.bulk import insert_rows, reset_sequences
 from fangkong.people.models import Household, Person, PersonRevision
 
 from . import geometry
@@ -148,54 +148,14 @@ def _insert(
     stage: str,
     progress: Progress | None,
 ) -> None:
-    """Insert `rows` (values in the order of `columns`, attnames) into `model`'s table.
-
-    Model fields not in `columns` get their default (created_at/updated_at: now), prepared
-    once. PostgreSQL: COPY; others: executemany in batches of BATCH rows.
-    """
-    now = timezone.now()
-    fields = {f.attname: f for f in model._meta.concrete_fields}
-    extra: dict[str, Any] = {}
-    for attname, f in fields.items():
-        if attname in columns:
-            continue
-        if isinstance(f, models.DateTimeField) and (f.auto_now or f.auto_now_add):
-            extra[attname] = now
-        else:
-            extra[attname] = f.get_default()
-    quote = connection.ops.quote_name
-    names = [*columns, *extra]
-    column_sql = ", ".join(quote(fields[a].column) for a in names)
-    table = quote(model._meta.db_table)
-    total = len(rows)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            tail = tuple(extra.values())
-            with cursor.cursor.copy(f"COPY {table} ({column_sql}) FROM STDIN") as copy:
-                for start in range(0, total, BATCH):
-                    for row in rows[start : start + BATCH]:
-                        copy.write_row(row + tail)
-                    if progress:
-                        progress(stage, min(start + BATCH, total), total)
-        else:
-            tail = tuple(fields[a].get_db_prep_save(v, connection) for a, v in extra.items())
-            placeholders = ", ".join(["%s"] * len(names))
-            sql = f"INSERT INTO {table} ({column_sql}) VALUES ({placeholders})"
-            for start in range(0, total, BATCH):
-                cursor.executemany(sql, [row + tail for row in rows[start : start + BATCH]])
-                if progress:
-                    progress(stage, min(start + BATCH, total), total)
-    if total == 0 and progress:
-        progress(stage, 0, 0)
-
-
-def _reset_sequences(model_list: Iterable[type[models.Model]]) -> None:
-    """After inserts with explicit ids, move the id sequences past them (PostgreSQL)."""
-    statements = connection.ops.sequence_reset_sql(no_style(), list(model_list))
-    if statements:
-        with connection.cursor() as cursor:
-            for sql in statements:
-                cursor.execute(sql)
+    """Insert `rows` (values in the order of `columns`) with people.bulk (COPY/executemany)."""
+    insert_rows(
+        model,
+        columns,
+        rows,
+        chunk=BATCH,
+        on_chunk=(lambda done, total: progress(stage, done, total)) if progress else None,
+    )
 
 
 def _analyze() -> None:
@@ -486,7 +446,7 @@ def demo_seed(
             progress=progress,
         )
         _insert(Person, PERSON_COLUMNS, plan.people, stage=_("人员"), progress=progress)
-        _reset_sequences([Household, Person])
+        reset_sequences([Household, Person])
         worker_ids = _write_workers(plan=plan, users=users)
         _write_responsibilities(plan=plan, users=users)
     except IntegrityError as exc:
