@@ -40,9 +40,14 @@ static: fangkong/static/vendor/.built
 
 install: $(VENV)/.installed static
 
+# The task worker (big imports run in it) starts in the background next to runserver and is
+# stopped when runserver stops (Ctrl-C).
 demo: install
 	$(FK) migrate --noinput
 	$(FK) seed --county $(COUNTY) --people $(PEOPLE) --seed $(SEED)
+	@$(FK) db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	echo "task worker started (pid $$worker)"; \
 	$(FK) runserver 127.0.0.1:8000
 
 seed: install
@@ -50,6 +55,8 @@ seed: install
 	$(FK) seed --county $(COUNTY) --people $(PEOPLE) --seed $(SEED)
 
 serve: install
+	@$(FK) db_worker --no-reload & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FK) runserver 127.0.0.1:8000
 
 lint: install

@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/", include("fangkong.accounts.urls")),
     path("people/", include("fangkong.people.urls")),
     path("geo/", include("fangkong.geo.urls")),
+    path("imports/", include("fangkong.imports.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

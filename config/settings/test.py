@@ -1,3 +1,5 @@
+import tempfile
+
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -8,3 +10,6 @@ STORAGES = {
 }
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 AXES_ENABLED = True
+
+# Uploaded import files go to a throwaway folder, never into ./var/media.
+MEDIA_ROOT = tempfile.mkdtemp(prefix="fangkong-test-media-")

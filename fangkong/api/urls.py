@@ -23,6 +23,7 @@ from fangkong.people.api import router as people_router
 from . import errors
 from .auth import api_auth
 from .routes_divisions import router as divisions_router
+from .routes_imports import router as imports_router
 
 DESCRIPTION = """\
 防控平台 REST API（v1）。
@@ -123,5 +124,7 @@ errors.install(api)
 
 api.add_router("", geo_router)
 api.add_router("", divisions_router)
+# Before people: /people/export.xlsx must be tried before /people/{person_id}.
+api.add_router("", imports_router)
 api.add_router("", people_router)
 api.add_router("", accounts_router)

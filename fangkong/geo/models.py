@@ -49,6 +49,15 @@ class Division(models.Model):
     kind = models.CharField(_("城乡类型"), max_length=8, choices=Kind.choices, default=Kind.RURAL)
     full_name = models.CharField(_("全称"), max_length=300, blank=True)
     boundary = models.JSONField(_("边界 (GeoJSON)"), null=True, blank=True)
+    # The import job that created the division (rolling the job back deletes it if unused).
+    import_job = models.ForeignKey(
+        "imports.ImportJob",
+        verbose_name=_("导入任务"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

@@ -10,11 +10,15 @@ from django.utils.translation import gettext as _
 from fangkong.core.audit import audit_record
 from fangkong.core.exceptions import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from fangkong.core.scope import code_in_scope
+from fangkong.imports.actors import SYSTEM_ACTOR, SystemActor
 
 from .models import Division, kind_for_code
+from .validation import division_row_errors, validate_division
 
 __all__ = [
+    "SYSTEM_ACTOR",
     "DivisionImportResult",
+    "SystemActor",
     "division_create",
     "division_import",
     "division_update",
@@ -25,30 +29,6 @@ __all__ = [
 def _can_edit(actor: Any) -> bool:
     policy = getattr(actor, "policy", None)
     return bool(policy and policy.can_edit_divisions)
-
-
-def _validate(
-    *,
-    code: str,
-    name: str,
-    parent: Division | None,
-    errors: dict[str, list[str]],
-    parent_given: bool = False,
-) -> None:
-    if not code.isdigit():
-        errors.setdefault("code", []).append(_("区划代码只能由数字组成"))
-    if not name:
-        errors.setdefault("name", []).append(_("名称不能为空"))
-    elif len(name) > 100:
-        errors.setdefault("name", []).append(_("名称不能超过100个字符"))
-    if parent is None:
-        if not parent_given and len(code) != 6:
-            errors.setdefault("code", []).append(_("县级区划代码应为6位"))
-        return
-    if parent.level >= Division.Level.GRID:
-        errors.setdefault("parent_code", []).append(_("小网格下不能再设下级"))
-    if not code.startswith(parent.code) or len(code) <= len(parent.code):
-        errors.setdefault("code", []).append(_("下级代码必须以上级代码开头并且更长"))
 
 
 @transaction.atomic
@@ -73,7 +53,9 @@ def division_create(
             errors["parent_code"] = [_("上级区划不存在")]
     elif Division.objects.filter(level=Division.Level.COUNTY).exists():
         errors["parent_code"] = [_("县级区划已存在，请指定上级区划")]
-    _validate(code=code, name=name, parent=parent, errors=errors, parent_given=bool(parent_code))
+    validate_division(
+        code=code, name=name, parent=parent, errors=errors, parent_given=bool(parent_code)
+    )
     if code and Division.objects.filter(code=code).exists():
         errors.setdefault("code", []).append(_("区划代码已存在"))
     if kind and kind not in Division.Kind.values:
@@ -156,41 +138,27 @@ def division_import(*, actor: Any, rows: Iterable[dict[str, Any]]) -> DivisionIm
         code = str(row.get("code") or "").strip()
         name = str(row.get("name") or "").strip()
         parent_code = str(row.get("parent_code") or "").strip() or None
-        errors: dict[str, list[str]] = {}
+        kind = str(row.get("kind") or "").strip()
+        errors = division_row_errors(
+            actor=actor,
+            code=code,
+            name=name,
+            parent_code=parent_code,
+            kind=kind,
+            known=known,
+            has_root=has_root,
+        )
+        if errors:
+            result.errors.append({"row": row_number, "values": dict(row), "errors": errors})
+            continue
         existing = known.get(code)
         if existing is not None:
-            if not code_in_scope(viewer=actor, code=code):
-                errors["code"] = [_("区划代码不存在或不在您的管辖范围内")]
-            elif len(name) > 100:
-                errors["name"] = [_("名称不能超过100个字符")]
-            if errors:
-                result.errors.append({"row": row_number, "values": dict(row), "errors": errors})
-                continue
             if name and name != existing.name:
                 existing.name = name
                 existing.save(update_fields=["name", "updated_at"])
                 result.updated += 1
             continue
         parent = known.get(parent_code) if parent_code else None
-        if parent_code and parent is None:
-            errors["parent_code"] = [_("上级区划不存在")]
-        if parent_code is None and has_root:
-            errors["parent_code"] = [_("县级区划已存在，请指定上级区划")]
-        _validate(
-            code=code,
-            name=name,
-            parent=parent if parent_code else None,
-            errors=errors,
-            parent_given=bool(parent_code),
-        )
-        if parent is not None and not code_in_scope(viewer=actor, code=parent.code):
-            errors["parent_code"] = [_("上级区划不存在")]
-        kind = str(row.get("kind") or "").strip()
-        if kind and kind not in Division.Kind.values:
-            errors["kind"] = [_("城乡类型无效")]
-        if errors:
-            result.errors.append({"row": row_number, "values": dict(row), "errors": errors})
-            continue
         division = Division(
             code=code,
             name=name,
@@ -231,37 +199,6 @@ _COMMITTEE_SUFFIXES = (
     ("居民委员会", "社区"),
     ("居委会", "社区"),
 )
-
-
-class SystemActor:
-    """The command line acting as a county-wide system administrator.
-
-    Services see an authenticated viewer with an unlimited scope and the right to edit
-    divisions; audit events get no actor (actor_id NULL means "the system").
-    """
-
-    is_authenticated = True
-    is_active = True
-    is_superuser = True
-    pk = None
-    role = "admin"
-
-    class _Policy:
-        can_edit_divisions = True
-        can_edit_people = True
-        can_view_audit = True
-        county_wide = True
-
-    policy = _Policy()
-
-    def scope_codes(self) -> None:
-        return None
-
-    def __str__(self) -> str:
-        return "system"
-
-
-SYSTEM_ACTOR = SystemActor()
 
 
 @dataclass

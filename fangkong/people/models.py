@@ -54,12 +54,33 @@ class Household(TimeStampedModel):
         blank=True,
         related_name="+",
     )
+    # 户号 as the roster that brought the household wrote it (户编号/户编码); a re-import of
+    # the same roster finds the household by it.
+    number = models.CharField(_("户号"), max_length=40, blank=True, default="")
+    # The import that created the household (rollback deletes it when it is empty).
+    import_job = models.ForeignKey(
+        "imports.ImportJob",
+        verbose_name=_("导入任务"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # household_import_job_idx: only the few rows that have one
+    )
 
     class Meta:
         verbose_name = _("住户")
         verbose_name_plural = _("住户")
         ordering = ["division_id", "pk"]
-        indexes = [models.Index(fields=["address"], name="household_address_idx")]
+        indexes = [
+            models.Index(fields=["address"], name="household_address_idx"),
+            models.Index(fields=["number"], condition=~Q(number=""), name="household_number_idx"),
+            models.Index(
+                fields=["import_job"],
+                condition=Q(import_job__isnull=False),
+                name="household_import_job_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Household#{self.pk}"
@@ -107,6 +128,16 @@ class Person(TimeStampedModel):
         # county through it; the partial index below serves "records merged into X".
         db_index=False,
     )
+    # The import that created the person: rollback deletes what it created.
+    import_job = models.ForeignKey(
+        "imports.ImportJob",
+        verbose_name=_("导入任务"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # person_import_job_idx: partial, people typed in by hand have none
+    )
 
     class Meta:
         verbose_name = _("人员")
@@ -120,6 +151,11 @@ class Person(TimeStampedModel):
                 fields=["merged_into"],
                 condition=Q(merged_into__isnull=False),
                 name="person_merged_into_idx",
+            ),
+            models.Index(
+                fields=["import_job"],
+                condition=Q(import_job__isnull=False),
+                name="person_import_job_idx",
             ),
         ]
         constraints = [
@@ -163,11 +199,28 @@ class PersonRevision(models.Model):
     verb = models.CharField(_("操作"), max_length=32)
     before = models.JSONField(_("修改前"), default=dict)
     at = models.DateTimeField(_("时间"), auto_now_add=True)
+    # The import that made this change: rollback restores `before` from its revisions.
+    import_job = models.ForeignKey(
+        "imports.ImportJob",
+        verbose_name=_("导入任务"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # revision_import_job_idx (partial)
+    )
 
     class Meta:
         verbose_name = _("人员修改记录")
         verbose_name_plural = _("人员修改记录")
         ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["import_job"],
+                condition=Q(import_job__isnull=False),
+                name="revision_import_job_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"PersonRevision#{self.pk}"

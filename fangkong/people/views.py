@@ -7,6 +7,7 @@ record is shown only in the response to an audited reveal.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -16,7 +17,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -28,7 +31,7 @@ from fangkong.core.masking import mask_address, mask_id_number, mask_name, mask_
 from fangkong.core.pagination import paginate
 from fangkong.geo.selectors import division_list
 
-from . import selectors, services
+from . import exports, selectors, services
 from .forms import (
     AddMemberForm,
     HouseholdForm,
@@ -41,6 +44,7 @@ from .forms import (
 from .models import IdType, Person, Relation, Sex
 from .presenters import household_display, person_display
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CANDIDATE_LIMIT = 20
 # Above this many divisions in scope, the list filter offers towns and villages only.
 FILTER_CHOICES_MAX = 300
@@ -126,6 +130,8 @@ def person_list(request: HttpRequest) -> HttpResponse:
         "rows": [person_display(viewer=request.user, person=p) for p in page.items],
         "filtered": bool(q or division or address),
         "can_edit": policy_for(request.user).can_edit_people,
+        "can_reveal": policy_for(request.user).can_reveal,
+        "export_url": "people:export",
     }
     if not _is_partial(request):
         context["division_choices"] = _filter_division_choices(request, division)
@@ -423,6 +429,8 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "rows": [household_display(viewer=request.user, household=h) for h in page.items],
         "filtered": bool(q or division),
         "can_edit": policy_for(request.user).can_edit_people,
+        "can_reveal": policy_for(request.user).can_reveal,
+        "export_url": "people:household_export",
     }
     if not _is_partial(request):
         context["division_choices"] = _filter_division_choices(request, division)
@@ -526,3 +534,59 @@ def household_add_member(request: HttpRequest, household_id: int) -> HttpRespons
         "selected": str(form.data.get("person_id", "")) if form.is_bound else "",
     }
     return render(request, "people/household_add_member.html", context)
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+def _export(
+    request: HttpRequest, export: Callable[..., exports.ExportFile], list_url: str
+) -> HttpResponse:
+    """GET: the list as the viewer sees it (masked by role). POST with a reason: the full
+    values, for roles that may reveal. Both audited by the export service."""
+    data = request.POST if request.method == "POST" else request.GET
+    filters = {
+        name: data.get(name, "").strip()
+        for name in ("q", "division", "address")
+        if data.get(name, "").strip()
+    }
+    kwargs: dict[str, Any] = {"q": filters.get("q"), "division": filters.get("division")}
+    if "address" in filters and "address" in inspect.signature(export).parameters:
+        kwargs["address"] = filters["address"]
+    if request.method == "POST":
+        if not policy_for(request.user).can_reveal:
+            raise PermissionDenied(_("您的角色不能导出完整个人信息。"))
+        kwargs["reason"] = data.get("reason", "").strip()
+        if not kwargs["reason"]:
+            messages.error(request, _("导出完整信息须填写理由。"))
+            return redirect(_list_url(list_url, filters))
+    try:
+        file = export(actor=request.user, **kwargs)
+    except ValidationFailed as exc:
+        messages.error(request, " ".join(_messages(exc)) or str(exc.message))
+        return redirect(_list_url(list_url, filters))
+    response = HttpResponse(file.content, content_type=XLSX)
+    response["Content-Disposition"] = content_disposition_header(True, file.filename)
+    response["Content-Length"] = str(len(file.content))
+    return response
+
+
+def _messages(exc: ValidationFailed) -> list[str]:
+    return [str(m) for messages_ in exc.errors.values() for m in messages_]
+
+
+def _list_url(name: str, filters: dict[str, str]) -> str:
+    url = reverse(name)
+    return f"{url}?{urlencode(filters)}" if filters else url
+
+
+@_page
+@require_http_methods(["GET", "POST"])
+def person_export(request: HttpRequest) -> HttpResponse:
+    return _export(request, exports.people_export, "people:list")
+
+
+@_page
+@require_http_methods(["GET", "POST"])
+def household_export(request: HttpRequest) -> HttpResponse:
+    return _export(request, exports.household_export, "people:household_list")

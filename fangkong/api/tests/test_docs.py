@@ -20,6 +20,14 @@ PATHS = {
     "/api/v1/households/{household_id}",
     "/api/v1/households/{household_id}/members",
     "/api/v1/me",
+    "/api/v1/imports",
+    "/api/v1/imports/{job_id}",
+    "/api/v1/imports/{job_id}/errors",
+    "/api/v1/imports/{job_id}/errors.xlsx",
+    "/api/v1/imports/{job_id}/resume",
+    "/api/v1/imports/{job_id}/rollback",
+    "/api/v1/people/export.xlsx",
+    "/api/v1/households/export.xlsx",
 }
 
 
