@@ -169,22 +169,15 @@ def people_export(
     """The people the actor's list shows (same filters), as an .xlsx the importer reads."""
     revealed = _reveal(actor=actor, reason=reason)
     qs = person_list(viewer=actor, q=q, division=division, address=address)
-    title = _("人员名单")
-    content, count = _workbook(title=title, people=_iterate(qs), viewer=actor, revealed=revealed)
-    audit_record(
+    return _export(
         actor=actor,
+        qs=qs,
+        title=_("人员名单"),
         verb="people.person.export",
-        target_type="people.person",
-        data={
-            "rows": count,
-            "division": division or None,
-            "query": bool(q),
-            "address_filter": bool(address),
-            "revealed": revealed,
-        },
-        reason=(reason or "").strip() if revealed else None,
+        filters={"division": division or None, "query": bool(q), "address_filter": bool(address)},
+        revealed=revealed,
+        reason=reason,
     )
-    return ExportFile(filename=_filename(title), content=content, rows=count)
 
 
 @transaction.atomic
@@ -203,18 +196,34 @@ def household_export(
     if q:
         qs = qs.filter(household__address__contains=q.strip())
     qs = qs.order_by("household_id", "pk")
-    title = _("住户名单")
+    return _export(
+        actor=actor,
+        qs=qs,
+        title=_("住户名单"),
+        verb="people.household.export",
+        filters={"division": division or None, "query": bool(q)},
+        revealed=revealed,
+        reason=reason,
+    )
+
+
+def _export(
+    *,
+    actor: Any,
+    qs: Any,
+    title: str,
+    verb: str,
+    filters: dict[str, Any],
+    revealed: bool,
+    reason: str | None,
+) -> ExportFile:
+    """Write the workbook and the audit event (counts and filters; the reason beside it)."""
     content, count = _workbook(title=title, people=_iterate(qs), viewer=actor, revealed=revealed)
     audit_record(
         actor=actor,
-        verb="people.household.export",
-        target_type="people.household",
-        data={
-            "rows": count,
-            "division": division or None,
-            "query": bool(q),
-            "revealed": revealed,
-        },
+        verb=verb,
+        target_type=verb.rsplit(".", 1)[0],
+        data={"rows": count, **filters, "revealed": revealed},
         reason=(reason or "").strip() if revealed else None,
     )
     return ExportFile(filename=_filename(title), content=content, rows=count)

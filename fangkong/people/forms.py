@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from fangkong.core.exceptions import DomainError
 
 from .models import IdType, Person, Relation, Sex
-from .validation import clean_person_fields
+from .validation import PERSON_FIELDS, clean_person_fields
 
 PERSON_FORM_FIELDS = (
     "name",
@@ -155,20 +155,7 @@ class PersonForm(BootstrapForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        raw = {
-            f: cleaned.get(f, "")
-            for f in (
-                "name",
-                "id_type",
-                "id_number",
-                "sex",
-                "birth_date",
-                "phone",
-                "address",
-                "notes",
-                "relation_to_head",
-            )
-        }
+        raw = {f: cleaned.get(f, "") for f in PERSON_FIELDS}
         _clean, errors = clean_person_fields(raw)
         for field, messages in errors.items():
             for message in messages:

@@ -52,7 +52,7 @@ from fangkong.imports.contracts import (
 
 from .bulk import allocate_ids, insert_rows, update_rows
 from .models import Household, IdType, Person, PersonRevision, Relation, Sex
-from .validation import clean_person_fields
+from .validation import PERSON_FIELDS, clean_person_fields
 
 # --- columns -----------------------------------------------------------------------------------
 
@@ -219,15 +219,7 @@ PERSON_KEYS = {
 }
 # What a person row holds that an import may change (attnames).
 STATE_FIELDS = (
-    "name",
-    "id_type",
-    "id_number",
-    "sex",
-    "birth_date",
-    "phone",
-    "address",
-    "notes",
-    "relation_to_head",
+    *PERSON_FIELDS,
     "division_id",
     "household_id",
 )

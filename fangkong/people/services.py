@@ -13,19 +13,7 @@ from fangkong.geo.models import Division
 
 from .models import Household, IdType, Person, PersonRevision
 from .selectors import person_find_duplicate
-from .validation import clean_person_fields
-
-PERSON_FIELDS = (
-    "name",
-    "id_type",
-    "id_number",
-    "sex",
-    "birth_date",
-    "phone",
-    "address",
-    "notes",
-    "relation_to_head",
-)
+from .validation import PERSON_FIELDS, clean_person_fields
 
 
 def _require_edit(actor: Any) -> None:

@@ -17,6 +17,18 @@ from fangkong.core.validators import FormatError, normalize_mobile, parse_docume
 from .models import IdType, Relation, Sex
 
 NAME_MAX = 50
+# The person fields a form, an API call or an import row may set (clean_person_fields' keys).
+PERSON_FIELDS = (
+    "name",
+    "id_type",
+    "id_number",
+    "sex",
+    "birth_date",
+    "phone",
+    "address",
+    "notes",
+    "relation_to_head",
+)
 # Choice values as sets, built once: an import validates hundreds of thousands of rows.
 ID_TYPE_VALUES = frozenset(IdType.values)
 SEX_VALUES = frozenset(Sex.values)
