@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from fangkong.core.exceptions import DomainError, Forbidden, NotFound
 
 from . import services
-from .forms import DivisionCreateForm, DivisionEditForm, DivisionImportForm
+from .forms import DivisionCreateForm, DivisionEditForm
 from .models import Division
 from .selectors import access_division_by_code
 
@@ -111,47 +112,15 @@ def division_edit(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_GET
 def division_import(request: HttpRequest) -> HttpResponse:
+    """Division lists go through the one import engine: its upload page, kind "divisions"."""
     _require_editor(request)
-    form = DivisionImportForm(request.POST or None, request.FILES or None)
-    result = None
-    bad_rows: list[dict[str, Any]] = []
-    if request.method == "POST" and form.is_valid():
-        numbers = [number for number, _row in form.rows]
-        try:
-            result = services.division_import(
-                actor=request.user, rows=[row for _number, row in form.rows]
-            )
-        except Forbidden:
-            raise Http404(_("未找到。")) from None
-        # The service numbers rows 2, 3, ... in the order given; map back to the file's rows.
-        for error in sorted(result.errors, key=lambda e: e["row"]):
-            bad_rows.append(
-                {
-                    "row": numbers[error["row"] - 2],
-                    "values": error["values"],
-                    "reasons": [
-                        _("%(label)s：%(message)s")
-                        % {"label": FIELD_LABELS.get(field, field), "message": message}
-                        for field, field_messages in error["errors"].items()
-                        for message in field_messages
-                    ],
-                }
-            )
-    return render(
-        request,
-        "geo/division_import.html",
-        {"form": form, "result": result, "bad_rows": bad_rows},
-    )
+    return redirect(f"{reverse('imports:new')}?kind=divisions")
 
 
 @login_required
 @require_GET
 def division_import_template(request: HttpRequest) -> HttpResponse:
-    """A CSV to fill in (UTF-8 with BOM so that Excel opens it in Chinese)."""
     _require_editor(request)
-    body = "\ufeff区划代码,名称,上级代码\r\n610326107201,齐镇村,610326107\r\n"
-    response = HttpResponse(body.encode("utf-8"), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="divisions-template.csv"'
-    return response
+    return redirect("imports:template", kind="divisions")
