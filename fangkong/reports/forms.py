@@ -26,6 +26,20 @@ VERB_LABELS = {
     "people.person.export": _("导出人员"),
     "people.household.create": _("新增住户"),
     "people.household.add_member": _("添加住户成员"),
+    "people.household.set_head": _("设置户主"),
+    "people.household.export": _("导出住户"),
+    "people.household.import": _("导入住户"),
+    "people.person.import": _("导入人员"),
+    "people.person.import_rollback": _("撤销导入的人员"),
+    "geo.division.import_national": _("导入全国区划表"),
+    "geo.division.import_rollback": _("撤销导入的区划"),
+    "imports.job.create": _("上传导入文件"),
+    "imports.job.enqueue": _("导入转入后台"),
+    "imports.job.run": _("执行导入"),
+    "imports.job.stop": _("导入中断"),
+    "imports.job.rollback": _("撤销导入"),
+    "imports.job.errors_export": _("下载导入错误行"),
+    "demo.seed": _("生成演示数据"),
 }
 
 TARGET_LABELS = {
@@ -36,6 +50,7 @@ TARGET_LABELS = {
     "geo.division": _("区划"),
     "people.person": _("人员"),
     "people.household": _("住户"),
+    "imports.importjob": _("导入任务"),
 }
 
 _DATE = {"type": "date", "class": "form-control form-control-sm"}
