@@ -213,6 +213,20 @@ def _from_number(number: float) -> tuple[Any, str | None]:
 
 def clean_date(value: Any, label: str = "") -> tuple[Any, str | None]:
     """A date from a date cell, an Excel serial, or one of the spellings of real rosters."""
+    cls = value.__class__
+    if cls is dt.date:  # a date cell, or a value cleaned already: only the range to check
+        if MIN_YEAR <= value.year <= MAX_YEAR:
+            return value, None
+        return _checked_date(value.year, value.month, value.day)
+    if cls is str and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:  # 2020-12-28: a fast path
+            date = dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if MIN_YEAR <= date.year <= MAX_YEAR:
+                return date, None
+            return _checked_date(date.year, date.month, date.day)
     if value is None:
         return None, None
     if isinstance(value, dt.datetime):

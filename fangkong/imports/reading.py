@@ -155,6 +155,8 @@ def detect_format(file: IO[bytes]) -> str:
 # --- formulas -------------------------------------------------------------------------------
 
 _XLSX_FORMULA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f(?=[\s>/])")
+# Every match of _XLSX_FORMULA holds "<f" or (with a namespace prefix) ":f".
+_XLSX_FORMULA_NEEDLES = (b"<f", b":f")
 _XLSX_CELL_REF = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?c\b[^>]*?\br="([A-Z]+)(\d+)"')
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -178,12 +180,22 @@ def _xlsx_sheet_part(archive: zipfile.ZipFile, sheet_name: str | None) -> str | 
     return None
 
 
-def _scan_member(archive: zipfile.ZipFile, member: str, pattern: re.Pattern[bytes]) -> bytes | None:
-    """The text around the first match of `pattern` in a zip member, read in chunks."""
+def _scan_member(
+    archive: zipfile.ZipFile,
+    member: str,
+    pattern: re.Pattern[bytes],
+    needles: tuple[bytes, ...] = (),
+) -> bytes | None:
+    """The text around the first match of `pattern` in a zip member, read in chunks.
+    `needles`: byte strings one of which every match contains; a chunk holding none of
+    them is passed over without the (slower) pattern search."""
     tail = b""
     with archive.open(member) as stream:
         while chunk := stream.read(1 << 20):
             data = tail + chunk
+            if needles and not any(needle in data for needle in needles):
+                tail = data[-4096:]
+                continue
             match = pattern.search(data)
             if match:
                 return data[max(0, match.start() - 4096) : match.end()]
@@ -201,7 +213,7 @@ def _xlsx_formula_cell(file: IO[bytes], sheet_name: str | None) -> str | None:
             else [n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
         )
         for name in members:
-            found = _scan_member(archive, name, _XLSX_FORMULA)
+            found = _scan_member(archive, name, _XLSX_FORMULA, _XLSX_FORMULA_NEEDLES)
             if found is not None:
                 refs = _XLSX_CELL_REF.findall(found)
                 if refs:
@@ -370,6 +382,21 @@ def _used_width(cells: list[Any]) -> int:
             continue
         return index + 1
     return 0
+
+
+# The first characters a footer row (_FOOTER) can start with: a row whose first cell is text
+# starting with anything else, or a number, is data without a closer look.
+_FOOTER_STARTS = frozenset("合总小填制审负")
+
+
+def _not_footer(cells: list[Any]) -> bool:
+    """True when the first cell alone shows the row is no footer (the usual data row)."""
+    if not cells:
+        return False
+    first = cells[0]
+    if first.__class__ is str:
+        return bool(first) and first[0] not in _FOOTER_STARTS and not first[0].isspace()
+    return first.__class__ is int or first.__class__ is float
 
 
 def _is_footer(cells: list[Any]) -> bool:
@@ -617,7 +644,7 @@ def inspect(
                 _("第 %(row)s 行有 %(n)s 列，超过上限 %(max)s 列。请删去多余的列后再上传。")
                 % {"row": number, "n": width, "max": max_columns}
             )
-        if number <= first_data or not width or _is_footer(cells):
+        if number <= first_data or not width or (not _not_footer(cells) and _is_footer(cells)):
             continue
         total += 1
         data_width = max(data_width, width)
@@ -704,7 +731,7 @@ def iter_source_rows(
         last = cells[-1] if size else None
         if (last is None or last == "") and not _used_width(cells):
             continue
-        if _is_footer(cells):
+        if not _not_footer(cells) and _is_footer(cells):
             continue
         seen += 1
         if seen <= skip:

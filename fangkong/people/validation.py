@@ -33,9 +33,12 @@ PERSON_FIELDS = (
 ID_TYPE_VALUES = frozenset(IdType.values)
 SEX_VALUES = frozenset(Sex.values)
 RELATION_VALUES = frozenset(Relation.values)
+_SEX_WORDS = {"男": "M", "女": "F", "m": "M", "f": "F"}
 
 
 def _parse_date(value: Any) -> dt.date | None:
+    if value.__class__ is dt.date:  # the usual value (imports clean dates first)
+        return value
     if value in (None, ""):
         return None
     if isinstance(value, dt.datetime):
@@ -70,7 +73,7 @@ def clean_person_fields(
             err("name", _("姓名不能为空"))
         elif len(name) > NAME_MAX:
             err("name", _("姓名不能超过50个字符"))
-        elif any(ch.isdigit() for ch in name):
+        elif not name.isalpha() and any(ch.isdigit() for ch in name):
             err("name", _("姓名不能包含数字"))
         out["name"] = name
 
@@ -120,7 +123,7 @@ def clean_person_fields(
 
     if "sex" in data and data.get("sex") not in (None, ""):
         sex = str(data["sex"]).strip()
-        sex = {"男": "M", "女": "F", "m": "M", "f": "F"}.get(sex, sex)
+        sex = _SEX_WORDS.get(sex, sex)
         if sex not in SEX_VALUES:
             err("sex", _("性别无效（应为 M/F/U 或 男/女）"))
         elif derived_sex is not None and sex != Sex.UNKNOWN and sex != derived_sex:
