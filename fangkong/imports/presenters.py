@@ -76,7 +76,7 @@ def job_display(*, job: ImportJob) -> dict[str, Any]:
         # listed on their own).
         "message": job.message if job.status in ("failed", "interrupted", "rolled_back") else "",
         "unknown_columns": [str(c) for c in options.get("unknown_columns") or []],
-        "can_resume": job.status in RESUMABLE,
+        "can_resume": job.status in RESUMABLE or job.is_stale,
         "can_rollback": job.can_rollback and job.status not in ACTIVE,
         "created_at": job.created_at,
         "started_at": job.started_at,

@@ -10,6 +10,7 @@ the end: it reports exactly what a real run would do and leaves nothing behind b
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import hashlib
 import logging
@@ -341,6 +342,21 @@ def _stop(
     )
 
 
+def _claim(job: ImportJob) -> None:
+    """Take the job for this run, in one UPDATE: a job that another worker is running (its
+    heartbeat is fresh) is refused, so a job never runs twice at once."""
+    now = timezone.now()
+    fresh = now - dt.timedelta(seconds=settings.FANGKONG["IMPORT_STALE_SECONDS"])
+    claimed = (
+        ImportJob.objects.filter(pk=job.pk)
+        .exclude(status=ImportJob.Status.RUNNING, heartbeat_at__gte=fresh)
+        .update(status=ImportJob.Status.RUNNING, heartbeat_at=now)
+    )
+    if not claimed:
+        raise Conflict(_("该导入正在进行中，请稍后再试。"), code="imports.job.running")
+    job.heartbeat_at = now
+
+
 def _run_batches(
     job: ImportJob,
     importer: Importer,
@@ -354,7 +370,8 @@ def _run_batches(
             result = importer.process_batch(batch)
             bad = _count(job, batch, result)
             job.seconds = base_seconds + time.monotonic() - started
-            job.save(update_fields=COUNTER_FIELDS)
+            job.heartbeat_at = timezone.now()
+            job.save(update_fields=[*COUNTER_FIELDS, "heartbeat_at"])
             if bad:
                 ImportRowError.objects.bulk_create(bad)
         if progress is not None:
@@ -390,6 +407,7 @@ def import_job_run(*, actor: Any, job: ImportJob, progress: Progress | None = No
     job.refresh_from_db()
     if job.status in {ImportJob.Status.DONE, ImportJob.Status.ROLLED_BACK}:
         return job
+    _claim(job)
     cls = _importer_class(job.kind)
     importer = cls(job=job, actor=actor, options=job.options)
     layout = Layout.from_dict(job.options["layout"])

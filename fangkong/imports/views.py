@@ -251,7 +251,10 @@ def job_errors(request: HttpRequest, job_id: int) -> HttpResponse:
 def job_resume(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     _require_kind(request, job.kind)
-    if job.status not in (ImportJob.Status.INTERRUPTED, ImportJob.Status.FAILED):
+    if (
+        job.status not in (ImportJob.Status.INTERRUPTED, ImportJob.Status.FAILED)
+        and not job.is_stale
+    ):
         messages.info(request, _("此导入任务不需要继续。"))
         return redirect("imports:detail", job_id=job.pk)
     try:

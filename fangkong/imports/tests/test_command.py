@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
 from fangkong.accounts.models import User
@@ -122,8 +124,14 @@ def test_an_interrupted_job_is_resumed_from_the_command_line(tmp_path, monkeypat
 
     with pytest.raises(KeyboardInterrupt):
         import_job_run(actor=SYSTEM_ACTOR, job=job, progress=stop)
-    # A worker killed mid-run leaves the job "running"; --resume goes on all the same.
+    # A worker killed mid-run leaves the job "running" with a fresh heartbeat: a resume is
+    # refused while the job may still be running elsewhere ...
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+    with pytest.raises(CommandError, match="正在进行中"):
+        _run("--resume", str(job.pk))
+    assert Division.objects.count() == 4
+    # ... and goes on once the heartbeat is stale.
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - dt.timedelta(hours=1))
 
     out, err = _run("--resume", str(job.pk))
     assert f"继续导入任务 #{job.pk}：从第 5 个数据行开始（共 9 行）" in err

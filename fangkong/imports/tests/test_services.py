@@ -3,12 +3,14 @@ the error file, the background task."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
 import pytest
 from django.db import transaction
 from django.tasks import TaskResultStatus
+from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
 from fangkong.accounts.models import User
@@ -277,6 +279,36 @@ def test_an_interrupted_import_keeps_its_committed_batches_and_resumes(tmp_path,
     assert _counts(job) == (13, 0, 0, 0, 0, 13)
     assert seen == [0, 5, 5, 10, 13]
     assert Division.objects.count() == 13
+
+
+def test_a_job_another_worker_is_running_is_not_run_twice_until_its_heartbeat_goes_stale(
+    tmp_path, settings
+):
+    path = write_xlsx(tmp_path / "county.xlsx", [HEADER, *county_rows(towns=1, villages=1)])
+    job = _create(path)
+    # given: a worker claimed the job a moment ago and is still committing batches
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.Status.RUNNING, heartbeat_at=timezone.now()
+    )
+    job.refresh_from_db()
+    assert not job.can_resume
+    # when / then: a second run is refused and writes nothing
+    with pytest.raises(Conflict):
+        import_job_run(actor=SYSTEM_ACTOR, job=job)
+    assert Division.objects.count() == 0
+    # given: the worker died; its heartbeat is older than the limit
+    settings.FANGKONG = {**settings.FANGKONG, "IMPORT_STALE_SECONDS": 60}
+    ImportJob.objects.filter(pk=job.pk).update(
+        heartbeat_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+    job.refresh_from_db()
+    assert job.is_stale
+    assert job.can_resume
+    # when: resumed, it runs to the end
+    job = import_job_run(actor=SYSTEM_ACTOR, job=job)
+    assert job.status == ImportJob.Status.DONE
+    assert Division.objects.count() == job.created > 0
+    assert job.heartbeat_at is not None
 
 
 @pytest.fixture
