@@ -93,7 +93,7 @@ class DivisionImporter(Importer):
     @classmethod
     def run_source(cls, *, actor: Any, name: str, value: str, options: dict[str, Any]) -> str:
         if name != "national":
-            raise NotImplementedError(name)
+            raise ValueError(f"unknown source: {name}")  # the command checks `sources` first
         result = division_import_national(
             actor=None if getattr(actor, "pk", None) is None else actor,
             county_code=value.strip(),
