@@ -34,6 +34,9 @@ LOCAL_APPS = [
     "fangkong.geo",
     "fangkong.accounts",
     "fangkong.people",
+    "fangkong.policy",
+    "fangkong.control",
+    "fangkong.travel",
     "fangkong.reports",
     "fangkong.demo",
 ]

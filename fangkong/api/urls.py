@@ -17,8 +17,12 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Swagger
 
 from fangkong.accounts.api import router as accounts_router
+from fangkong.control.api import router as control_router
 from fangkong.geo.api import router as geo_router
 from fangkong.people.api import router as people_router
+from fangkong.policy.api import router as policy_router
+from fangkong.travel.api import router as travel_router
+from fangkong.travel.api_risk import router as risk_router
 
 from . import errors
 from .auth import api_auth
@@ -128,3 +132,7 @@ api.add_router("", divisions_router)
 api.add_router("", imports_router)
 api.add_router("", people_router)
 api.add_router("", accounts_router)
+api.add_router("", policy_router)
+api.add_router("", risk_router)
+api.add_router("", travel_router)
+api.add_router("", control_router)

@@ -1,0 +1,254 @@
+"""Arrivals (报备), assist requests (协查函) and retroactive sweeps of risk areas.
+
+A `TravelRegistration` is one person arriving in the county: where from (a region code and
+its name, plus the street or compound as written), when they left and arrived, how they came,
+where they are going (a small grid and an address). It comes through one of the channels
+(the public self-report page, a grid worker's entry, a checkpoint, an imported list or an
+assist-request letter) and is matched to a `people.Person`, found or created. From it, the
+control app proposes a measure and opens a task in the destination grid worker's inbox.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from fangkong.core.models import TimeStampedModel
+from fangkong.policy.models import Category, RiskLevel
+
+
+class Channel(models.TextChoices):
+    SELF_REPORT = "self_report", _("扫码自主报备")
+    GRID_ENTRY = "grid_entry", _("网格员（村干部）登记")
+    CHECKPOINT = "checkpoint", _("卡口登记")
+    ASSIST_REQUEST = "assist_request", _("协查函")
+    PUSHED_LIST = "pushed_list", _("推送名单导入")
+
+
+class Transport(models.TextChoices):
+    CAR = "car", _("自驾（汽车）")
+    TRAIN = "train", _("火车")
+    FLIGHT = "flight", _("飞机")
+    BUS = "bus", _("客车")
+    OTHER = "other", _("其他")
+
+
+class AssistRequest(TimeStampedModel):
+    """协查函: a letter from another jurisdiction asking us to find and control the listed
+    people (incoming), or ours asking them (outgoing, for arrivals and contacts who live
+    outside the county)."""
+
+    class Direction(models.TextChoices):
+        INCOMING = "incoming", _("收到的协查函")
+        OUTGOING = "outgoing", _("发出的协查函")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("办理中")
+        SENT = "sent", _("已发出")
+        CLOSED = "closed", _("已办结")
+
+    direction = models.CharField(_("方向"), max_length=10, choices=Direction.choices)
+    number = models.CharField(_("函号"), max_length=60, blank=True)
+    counterpart = models.CharField(_("对方单位"), max_length=200)
+    counterpart_code = models.CharField(_("对方区划代码"), max_length=20, blank=True)
+    subject = models.CharField(_("事由"), max_length=300, blank=True)
+    dated = models.DateField(_("日期"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default="open")
+    import_job = models.ForeignKey(
+        "imports.ImportJob", verbose_name=_("导入任务"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("协查函")
+        verbose_name_plural = _("协查函")
+        ordering = ["-dated", "-pk"]
+        indexes = [
+            models.Index(fields=["direction", "counterpart_code", "status"], name="assist_dir_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"AssistRequest#{self.pk}"
+
+
+class TravelRegistration(TimeStampedModel):
+    person = models.ForeignKey(
+        "people.Person", verbose_name=_("人员"), on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.CharField(_("报备渠道"), max_length=16, choices=Channel.choices)
+    # What the reporter typed as name and phone (the person record may differ; a mismatch is
+    # flagged for the grid worker rather than silently overwriting the record).
+    reported_name = models.CharField(_("报备姓名"), max_length=50)
+    reported_phone = models.CharField(_("报备手机号"), max_length=20, blank=True)
+    identity_mismatch = models.BooleanField(_("身份信息不一致"), default=False)
+
+    origin_code = models.CharField(_("出发地区划代码"), max_length=20)
+    origin_name = models.CharField(_("出发地"), max_length=200)
+    origin_address = models.CharField(_("出发地详细地址"), max_length=200, blank=True)
+    from_abroad = models.BooleanField(_("境外来返"), default=False)
+    origin_country = models.CharField(_("出发国家（地区）"), max_length=60, blank=True)
+    left_on = models.DateField(_("离开日期"))
+    arrived_on = models.DateField(_("抵达日期"))
+    transport = models.CharField(_("交通方式"), max_length=10, choices=Transport.choices)
+    vehicle_no = models.CharField(_("车牌/车次/航班"), max_length=20, blank=True)
+    seat = models.CharField(_("座位"), max_length=20, blank=True)
+
+    # Destination: a small grid of the county, or (outside_county) somewhere else.
+    destination_division = models.ForeignKey(
+        "geo.Division", verbose_name=_("目的网格"), on_delete=models.PROTECT, null=True,
+        blank=True, related_name="+", db_index=False,  # travel_dest_idx
+    )
+    destination_address = models.CharField(_("目的地址"), max_length=200, blank=True)
+    outside_county = models.BooleanField(_("目的地在县外"), default=False)
+    outside_code = models.CharField(_("县外目的地区划代码"), max_length=20, blank=True)
+
+    symptoms = models.CharField(_("症状"), max_length=200, blank=True)
+    # The rule lookup at registration (or at the last sweep that changed it).
+    risk_level = models.CharField(_("出发地风险等级"), max_length=8, choices=RiskLevel.choices,
+                                  blank=True)
+    risk_area = models.ForeignKey(
+        "policy.RiskArea", verbose_name=_("风险地区"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+    )
+    category = models.CharField(_("人员类别"), max_length=24, choices=Category.choices,
+                                blank=True)
+    order = models.ForeignKey(
+        "control.ControlOrder", verbose_name=_("管控措施"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="+",
+    )
+    assist_request = models.ForeignKey(
+        AssistRequest, verbose_name=_("协查函"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="arrivals",
+    )
+    # Self-report: the receipt shown to the reporter, and the key that makes a resubmission
+    # of the same trip answer with the same receipt instead of a second record.
+    receipt_code = models.CharField(_("回执码"), max_length=12, null=True, blank=True,
+                                    unique=True)
+    dedupe_key = models.CharField(_("去重键"), max_length=64, null=True, blank=True,
+                                  unique=True)
+    import_job = models.ForeignKey(
+        "imports.ImportJob", verbose_name=_("导入任务"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+", db_index=False,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("来返人员报备")
+        verbose_name_plural = _("来返人员报备")
+        ordering = ["-arrived_on", "-pk"]
+        indexes = [
+            models.Index(fields=["origin_code", "left_on"], name="travel_origin_idx"),
+            models.Index(fields=["destination_division", "arrived_on"], name="travel_dest_idx"),
+            models.Index(fields=["arrived_on"], name="travel_arrived_idx"),
+            models.Index(fields=["person"], name="travel_person_idx"),
+            models.Index(
+                fields=["import_job"], condition=Q(import_job__isnull=False),
+                name="travel_import_job_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(arrived_on__gte=models.F("left_on")), name="travel_dates_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(outside_county=True) | Q(destination_division__isnull=False),
+                name="travel_destination_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"TravelRegistration#{self.pk}"
+
+
+class AssistRequestEntry(models.Model):
+    """One person on an outgoing letter (who, why, where we believe they are)."""
+
+    request = models.ForeignKey(
+        AssistRequest, verbose_name=_("协查函"), on_delete=models.CASCADE, related_name="entries"
+    )
+    person = models.ForeignKey(
+        "people.Person", verbose_name=_("人员"), on_delete=models.PROTECT, related_name="+"
+    )
+    arrival = models.ForeignKey(
+        TravelRegistration, verbose_name=_("来返报备"), on_delete=models.SET_NULL, null=True,
+        blank=True, related_name="+",
+    )
+    category = models.CharField(_("人员类别"), max_length=24, choices=Category.choices,
+                                blank=True)
+    destination = models.CharField(_("现住址/落地地址"), max_length=200, blank=True)
+    feedback = models.CharField(_("核查反馈"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("协查人员")
+        verbose_name_plural = _("协查人员")
+        ordering = ["request_id", "pk"]
+
+    def __str__(self) -> str:
+        return f"AssistRequestEntry#{self.pk}"
+
+
+class SweepRun(models.Model):
+    """A retroactive sweep: a new or widened risk area run backwards over past arrivals."""
+
+    risk_area = models.ForeignKey(
+        "policy.RiskArea", verbose_name=_("风险地区"), on_delete=models.CASCADE,
+        related_name="+",
+    )
+    window_from = models.DateField(_("回溯起始"))
+    window_to = models.DateField(_("回溯截止"))
+    found = models.PositiveIntegerField(_("找到的来返人员"), default=0)
+    orders_proposed = models.PositiveIntegerField(_("新提出的管控措施"), default=0)
+    already_covered = models.PositiveIntegerField(_("已有同等或更严措施"), default=0)
+    outside_county = models.PositiveIntegerField(_("转县外协查"), default=0)
+    seconds = models.FloatField(_("耗时（秒）"), default=0)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="+",
+    )
+    started_at = models.DateTimeField(_("开始时间"))
+
+    class Meta:
+        verbose_name = _("回溯排查")
+        verbose_name_plural = _("回溯排查")
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"SweepRun#{self.pk}"
+
+
+class SweepHit(models.Model):
+    class Outcome(models.TextChoices):
+        PROPOSED = "proposed", _("已提出管控措施")
+        COVERED = "covered", _("已有同等或更严措施")
+        EXPIRED = "expired", _("管控期已满")
+        OUTSIDE = "outside", _("目的地在县外，转协查")
+
+    sweep = models.ForeignKey(
+        SweepRun, verbose_name=_("回溯排查"), on_delete=models.CASCADE, related_name="hits"
+    )
+    arrival = models.ForeignKey(
+        TravelRegistration, verbose_name=_("来返报备"), on_delete=models.CASCADE,
+        related_name="+",
+    )
+    outcome = models.CharField(_("结果"), max_length=10, choices=Outcome.choices)
+    order = models.ForeignKey(
+        "control.ControlOrder", verbose_name=_("管控措施"), on_delete=models.SET_NULL,
+        null=True, blank=True, related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("回溯排查结果")
+        verbose_name_plural = _("回溯排查结果")
+        ordering = ["sweep_id", "pk"]
+
+    def __str__(self) -> str:
+        return f"SweepHit#{self.pk}"
