@@ -160,3 +160,20 @@ def api_client():
         return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
 
     return _client
+
+
+@pytest.fixture(autouse=True)
+def _data_migrations_restored(request):
+    """A transactional test (live_server, transactional_db) runs on a database that an earlier
+    transactional test may have flushed, and a flush also empties what the data migrations
+    loaded (the national policy editions). Put them back before such a test."""
+    if not {"transactional_db", "live_server"} & set(request.fixturenames):
+        yield
+        return
+    request.getfixturevalue("transactional_db")
+    from fangkong.policy.models import PolicyEdition
+    from fangkong.policy.presets import presets_apply
+
+    if not PolicyEdition.objects.filter(kind=PolicyEdition.Kind.NATIONAL).exists():
+        presets_apply(PolicyEdition)
+    yield

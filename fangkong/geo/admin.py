@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from fangkong.core.admin import BackOfficeAdmin, adopt
 
-from .models import Division
+from .models import Division, Region
 from .selectors import access_division_by_code, division_list
 from .services import division_create, division_update
 
@@ -71,3 +71,15 @@ class DivisionAdmin(BackOfficeAdmin):
                 boundary=obj.boundary,
             )
         adopt(obj, saved)
+
+
+@admin.register(Region)
+class RegionAdmin(BackOfficeAdmin):
+    """The GB/T 2260 table (loaded by a migration): read-only reference data."""
+
+    list_display = ["code", "name", "full_name", "level", "parent_code"]
+    list_filter = ["level"]
+    search_fields = ["code", "name", "full_name"]
+    fields = ["code", "name", "full_name", "level", "parent_code"]
+    readonly_fields = fields
+    show_full_result_count = False

@@ -110,3 +110,50 @@ def kind_for_code(code: str, name: str = "") -> str:
     if "社区" in name or "小区" in name or "街道" in name:
         return Division.Kind.URBAN
     return Division.Kind.RURAL
+
+
+class Region(models.Model):
+    """A GB/T 2260 administrative division of the whole country: province, city or county.
+
+    Reference data for codes that lie outside the county (where an arrival comes from, where a
+    risk area is). Loaded from geo/data/regions.csv by migration 0004 (scripts/build_regions.py
+    says how the file is made); read through fangkong.geo.regions. Codes are stored with six
+    digits; `prefix` is the part that matters (11 for Beijing, 1101, 110105), the form risk
+    areas and origins use so that "under" is a string prefix.
+    """
+
+    class Level(models.IntegerChoices):
+        PROVINCE = 1, _("省级")
+        CITY = 2, _("地级")
+        COUNTY = 3, _("县级")
+
+    code = models.CharField(_("区划代码"), max_length=6, primary_key=True)
+    name = models.CharField(_("名称"), max_length=50)
+    full_name = models.CharField(_("全称"), max_length=100)
+    level = models.PositiveSmallIntegerField(_("层级"), choices=Level.choices)
+    parent_code = models.CharField(_("上级代码"), max_length=6, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("全国行政区划（GB/T 2260）")
+        verbose_name_plural = _("全国行政区划（GB/T 2260）")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{6}$"), name="region_code_six_digits"
+            ),
+            models.CheckConstraint(
+                condition=Q(level__gte=1, level__lte=3), name="region_level_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.code})"
+
+    @property
+    def prefix(self) -> str:
+        return region_prefix(self.code, self.level)
+
+
+def region_prefix(code: str, level: int) -> str:
+    """The significant digits of a six-digit code: 2 for a province, 4 for a city, else 6."""
+    return code[:2] if level == 1 else code[:4] if level == 2 else code

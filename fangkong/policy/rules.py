@@ -248,7 +248,9 @@ def plan_severity(phases: list[dict[str, Any]]) -> tuple[int, dt.date]:
         return (0, dt.date.min)
     top = max(SEVERITY.get(p["kind"], 0) for p in phases)
     ends = [p.get("end") for p in phases]
-    end = dt.date.max if any(e is None for e in ends) else max(dt.date.fromisoformat(e) for e in ends)
+    end = (
+        dt.date.max if any(e is None for e in ends) else max(dt.date.fromisoformat(e) for e in ends)
+    )
     return (top, end)
 
 
@@ -293,9 +295,7 @@ def downgrade_proposal(
     infection from `clock_from` (the last new infection, or the start of the area).
     `after_downgrade`: the area itself came from a downgrade (9th edition: medium -> low
     after 3 more days)."""
-    candidates = [
-        r for r in (edition.downgrade_rules or []) if r.get("from") == level
-    ]
+    candidates = [r for r in (edition.downgrade_rules or []) if r.get("from") == level]
     preferred = [r for r in candidates if bool(r.get("after_downgrade")) == after_downgrade]
     chosen = (preferred or [r for r in candidates if not r.get("after_downgrade")] or [None])[0]
     if chosen is None:
