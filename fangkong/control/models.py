@@ -58,7 +58,9 @@ class ControlOrder(TimeStampedModel):
     )
     category = models.CharField(_("人员类别"), max_length=24, choices=Category.choices)
     edition = models.ForeignKey(
-        "policy.PolicyEdition", verbose_name=_("依据方案"), on_delete=models.PROTECT,
+        "policy.PolicyEdition",
+        verbose_name=_("依据方案"),
+        on_delete=models.PROTECT,
         related_name="+",
     )
     risk_area = models.ForeignKey(
@@ -82,17 +84,29 @@ class ControlOrder(TimeStampedModel):
     source_type = models.CharField(_("来源"), max_length=16, choices=SourceType.choices)
     source_id = models.CharField(_("来源编号"), max_length=40, blank=True)
     proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("提出人"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("提出人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("确认人"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("确认人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     confirmed_at = models.DateTimeField(_("确认时间"), null=True, blank=True)
     closed_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     superseded_by = models.ForeignKey(
-        "self", verbose_name=_("替代措施"), on_delete=models.SET_NULL, null=True, blank=True,
+        "self",
+        verbose_name=_("替代措施"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
         related_name="+",
     )
     note = models.TextField(_("备注"), blank=True)
@@ -133,8 +147,12 @@ class ControlOrderEvent(models.Model):
     from_status = models.CharField(_("原状态"), max_length=16, blank=True)
     to_status = models.CharField(_("新状态"), max_length=16, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     at = models.DateTimeField(_("时间"))
     reason = models.CharField(_("理由"), max_length=300, blank=True)
@@ -164,8 +182,12 @@ class LoopSettings(models.Model):
     town_after_hours = models.PositiveSmallIntegerField(_("逾期多久上报镇（小时）"), default=4)
     county_after_hours = models.PositiveSmallIntegerField(_("逾期多久上报县（小时）"), default=12)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("修改人"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("修改人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
 
@@ -204,8 +226,12 @@ class LoopTask(TimeStampedModel):
         "people.Person", verbose_name=_("人员"), on_delete=models.PROTECT, related_name="+"
     )
     order = models.ForeignKey(
-        ControlOrder, verbose_name=_("管控措施"), on_delete=models.SET_NULL, null=True,
-        blank=True, related_name="tasks",
+        ControlOrder,
+        verbose_name=_("管控措施"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tasks",
     )
     source_type = models.CharField(_("来源"), max_length=16, choices=SourceType.choices)
     source_id = models.CharField(_("来源编号"), max_length=40, blank=True)
@@ -251,8 +277,12 @@ class LoopStep(models.Model):
     due_at = models.DateTimeField(_("时限"))
     done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     done_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("办理人"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("办理人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     # Visit: "verified" (found at the address), "not_found", "moved_away" ...
     outcome = models.CharField(_("结果"), max_length=20, blank=True)
