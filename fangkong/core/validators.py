@@ -233,4 +233,89 @@ def normalize_document(id_type: str, value: object) -> str:
     return parse_document(id_type, value)[0]
 
 
-SHAANXI_PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+# --- vehicle plates (GA 36-2018), train and flight numbers, domain-rules.md §2.4 ---------------
+
+# The abbreviations of the 31 mainland provinces, autonomous regions and municipalities.
+PLATE_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # A-Z without I and O (never used on plates)
+PLATE_SUFFIXES = "挂学警港澳"  # trailer, coach, police, Guangdong cross-border (HK / Macau)
+# New-energy serials start (small) or end (large) with D (pure electric) or F (other). Some
+# places used more letters for a while (domain-rules §2.4 caveat): callers may widen the set.
+NEV_LETTERS = "DF"
+_PLATE_SEPARATORS = re.compile(r"[\s·•・．.\u00b7\u2022\u30fb\uff0e\-_]")
+_PLATE_CHAR = f"[{PLATE_LETTERS}0-9]"
+
+
+def _plate_patterns(nev_letters: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    nev = f"[{re.escape(nev_letters)}]"
+    head = f"[{PLATE_PROVINCES}][{PLATE_LETTERS}]"
+    ordinary = re.compile(f"{head}{_PLATE_CHAR}{{4}}[{PLATE_LETTERS}0-9{PLATE_SUFFIXES}]")
+    nev_small = re.compile(f"{head}{nev}{_PLATE_CHAR}[0-9]{{4}}")
+    nev_large = re.compile(f"{head}[0-9]{{5}}{nev}")
+    return ordinary, nev_small, nev_large
+
+
+_PLATE_PATTERNS = {NEV_LETTERS: _plate_patterns(NEV_LETTERS)}
+
+
+def normalize_plate(value: object, *, nev_letters: str = NEV_LETTERS) -> str:
+    """A motor-vehicle plate (GA 36-2018): 陕C12345, 陕C1234挂, 陕CD12345 (small new-energy),
+    陕C12345D (large new-energy). Spaces, middle dots ("浙G·12345") and hyphens are dropped,
+    letters upper-cased, full-width folded. The message says what is wrong."""
+    text = unicodedata.normalize("NFKC", str(value or ""))
+    text = _PLATE_SEPARATORS.sub("", text).upper()
+    if not text:
+        raise FormatError(_("车牌号不能为空"))
+    if text[0] not in PLATE_PROVINCES:
+        raise FormatError(_("车牌号第一位应为省、自治区、直辖市的简称（如“陕”）"))
+    if len(text) < 2 or text[1] not in PLATE_LETTERS:
+        raise FormatError(_("车牌号第二位应为发牌机关代号，即字母 A–Z（不含 I、O）"))
+    if "I" in text or "O" in text:
+        raise FormatError(_("车牌号中不使用字母 I 和 O"))
+    patterns = _PLATE_PATTERNS.get(nev_letters)
+    if patterns is None:
+        patterns = _PLATE_PATTERNS[nev_letters] = _plate_patterns(nev_letters)
+    ordinary, nev_small, nev_large = patterns
+    if len(text) == 7:
+        if ordinary.fullmatch(text):
+            return text
+        raise FormatError(
+            _("普通号牌应为省份简称、发牌机关字母加5位字母或数字（末位可为挂、学、警、港、澳）")
+        )
+    if len(text) == 8:
+        if nev_small.fullmatch(text) or nev_large.fullmatch(text):
+            return text
+        raise FormatError(
+            _(
+                "新能源号牌应为省份简称、发牌机关字母加6位：小型车 D/F 加1位字母或数字再加4位数字，"
+                "大型车5位数字加 D/F"
+            )
+        )
+    raise FormatError(_("车牌号长度不对：普通号牌7位，新能源号牌8位（含省份简称）"))
+
+
+TRAIN_NO_RE = re.compile(r"[GDCZTKSYL]?\d{1,4}")
+FLIGHT_NO_RE = re.compile(r"[A-Z0-9]{2}\d{1,4}[A-Z]?")
+
+
+def normalize_train_no(value: object) -> str:
+    """A train number: G1002, D5123, K1234, 6061 (an optional class letter and 1-4 digits)."""
+    text = _PLATE_SEPARATORS.sub("", unicodedata.normalize("NFKC", str(value or ""))).upper()
+    text = text.removesuffix("次")
+    if not text:
+        raise FormatError(_("车次不能为空"))
+    if not TRAIN_NO_RE.fullmatch(text):
+        raise FormatError(
+            _("车次应为1位车次字母（G、D、C、Z、T、K、S、Y、L，可无）加1至4位数字，如 G1002")
+        )
+    return text
+
+
+def normalize_flight_no(value: object) -> str:
+    """A flight number: MU5123, 3U8888, CA1234A (2-character airline code, 1-4 digits)."""
+    text = _PLATE_SEPARATORS.sub("", unicodedata.normalize("NFKC", str(value or ""))).upper()
+    if not text:
+        raise FormatError(_("航班号不能为空"))
+    if not FLIGHT_NO_RE.fullmatch(text):
+        raise FormatError(_("航班号应为2位航空公司代码加1至4位数字（可带1位字母后缀），如 MU5123"))
+    return text

@@ -7,3 +7,8 @@ class TravelConfig(AppConfig):
     label = "travel"
     verbose_name = _("来返人员报备")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The import engine discovers each app's `importers` module; the risk-area list
+        # importer lives in its own module and registers itself when imported.
+        from . import importers_risk  # noqa: F401

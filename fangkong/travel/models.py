@@ -57,12 +57,20 @@ class AssistRequest(TimeStampedModel):
     dated = models.DateField(_("日期"))
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default="open")
     import_job = models.ForeignKey(
-        "imports.ImportJob", verbose_name=_("导入任务"), on_delete=models.SET_NULL, null=True,
-        blank=True, related_name="+",
+        "imports.ImportJob",
+        verbose_name=_("导入任务"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     class Meta:
@@ -101,8 +109,13 @@ class TravelRegistration(TimeStampedModel):
 
     # Destination: a small grid of the county, or (outside_county) somewhere else.
     destination_division = models.ForeignKey(
-        "geo.Division", verbose_name=_("目的网格"), on_delete=models.PROTECT, null=True,
-        blank=True, related_name="+", db_index=False,  # travel_dest_idx
+        "geo.Division",
+        verbose_name=_("目的网格"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # travel_dest_idx
     )
     destination_address = models.CharField(_("目的地址"), max_length=200, blank=True)
     outside_county = models.BooleanField(_("目的地在县外"), default=False)
@@ -110,35 +123,54 @@ class TravelRegistration(TimeStampedModel):
 
     symptoms = models.CharField(_("症状"), max_length=200, blank=True)
     # The rule lookup at registration (or at the last sweep that changed it).
-    risk_level = models.CharField(_("出发地风险等级"), max_length=8, choices=RiskLevel.choices,
-                                  blank=True)
-    risk_area = models.ForeignKey(
-        "policy.RiskArea", verbose_name=_("风险地区"), on_delete=models.SET_NULL, null=True,
-        blank=True, related_name="+",
+    risk_level = models.CharField(
+        _("出发地风险等级"), max_length=8, choices=RiskLevel.choices, blank=True
     )
-    category = models.CharField(_("人员类别"), max_length=24, choices=Category.choices,
-                                blank=True)
+    risk_area = models.ForeignKey(
+        "policy.RiskArea",
+        verbose_name=_("风险地区"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    category = models.CharField(_("人员类别"), max_length=24, choices=Category.choices, blank=True)
     order = models.ForeignKey(
-        "control.ControlOrder", verbose_name=_("管控措施"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        "control.ControlOrder",
+        verbose_name=_("管控措施"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     assist_request = models.ForeignKey(
-        AssistRequest, verbose_name=_("协查函"), on_delete=models.SET_NULL, null=True,
-        blank=True, related_name="arrivals",
+        AssistRequest,
+        verbose_name=_("协查函"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="arrivals",
     )
     # Self-report: the receipt shown to the reporter, and the key that makes a resubmission
     # of the same trip answer with the same receipt instead of a second record.
-    receipt_code = models.CharField(_("回执码"), max_length=12, null=True, blank=True,
-                                    unique=True)
-    dedupe_key = models.CharField(_("去重键"), max_length=64, null=True, blank=True,
-                                  unique=True)
+    receipt_code = models.CharField(_("回执码"), max_length=12, null=True, blank=True, unique=True)
+    dedupe_key = models.CharField(_("去重键"), max_length=64, null=True, blank=True, unique=True)
     import_job = models.ForeignKey(
-        "imports.ImportJob", verbose_name=_("导入任务"), on_delete=models.SET_NULL, null=True,
-        blank=True, related_name="+", db_index=False,
+        "imports.ImportJob",
+        verbose_name=_("导入任务"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     class Meta:
@@ -151,7 +183,8 @@ class TravelRegistration(TimeStampedModel):
             models.Index(fields=["arrived_on"], name="travel_arrived_idx"),
             models.Index(fields=["person"], name="travel_person_idx"),
             models.Index(
-                fields=["import_job"], condition=Q(import_job__isnull=False),
+                fields=["import_job"],
+                condition=Q(import_job__isnull=False),
                 name="travel_import_job_idx",
             ),
         ]
@@ -179,11 +212,14 @@ class AssistRequestEntry(models.Model):
         "people.Person", verbose_name=_("人员"), on_delete=models.PROTECT, related_name="+"
     )
     arrival = models.ForeignKey(
-        TravelRegistration, verbose_name=_("来返报备"), on_delete=models.SET_NULL, null=True,
-        blank=True, related_name="+",
+        TravelRegistration,
+        verbose_name=_("来返报备"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
-    category = models.CharField(_("人员类别"), max_length=24, choices=Category.choices,
-                                blank=True)
+    category = models.CharField(_("人员类别"), max_length=24, choices=Category.choices, blank=True)
     destination = models.CharField(_("现住址/落地地址"), max_length=200, blank=True)
     feedback = models.CharField(_("核查反馈"), max_length=300, blank=True)
 
@@ -200,7 +236,9 @@ class SweepRun(models.Model):
     """A retroactive sweep: a new or widened risk area run backwards over past arrivals."""
 
     risk_area = models.ForeignKey(
-        "policy.RiskArea", verbose_name=_("风险地区"), on_delete=models.CASCADE,
+        "policy.RiskArea",
+        verbose_name=_("风险地区"),
+        on_delete=models.CASCADE,
         related_name="+",
     )
     window_from = models.DateField(_("回溯起始"))
@@ -211,8 +249,12 @@ class SweepRun(models.Model):
     outside_county = models.PositiveIntegerField(_("转县外协查"), default=0)
     seconds = models.FloatField(_("耗时（秒）"), default=0)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     started_at = models.DateTimeField(_("开始时间"))
 
@@ -236,13 +278,19 @@ class SweepHit(models.Model):
         SweepRun, verbose_name=_("回溯排查"), on_delete=models.CASCADE, related_name="hits"
     )
     arrival = models.ForeignKey(
-        TravelRegistration, verbose_name=_("来返报备"), on_delete=models.CASCADE,
+        TravelRegistration,
+        verbose_name=_("来返报备"),
+        on_delete=models.CASCADE,
         related_name="+",
     )
     outcome = models.CharField(_("结果"), max_length=10, choices=Outcome.choices)
     order = models.ForeignKey(
-        "control.ControlOrder", verbose_name=_("管控措施"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="+",
+        "control.ControlOrder",
+        verbose_name=_("管控措施"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
     )
 
     class Meta:

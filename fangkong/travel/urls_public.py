@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+"""The public self-report pages (no login): /r/<county or village code>/ and the cascader data."""
+
+from django.urls import path, re_path
+
+from . import public
 
 app_name = "selfreport"
-urlpatterns: list = []
+urlpatterns = [
+    path("regions.json", public.regions, name="regions"),
+    re_path(r"^(?P<code>[0-9]{6,15})/$", public.self_report, name="form"),
+]

@@ -237,7 +237,7 @@ def test_dry_run_upload_reports_without_saving(world, client_for):
             "不是表格",
         ),
         ({"kind": "people"}, "file", "请选择"),
-        ({"kind": "arrivals", "file": _file()}, "kind", ""),
+        ({"kind": "no_such_kind", "file": _file()}, "kind", ""),
         ({"kind": "people", "file": _file(), "division": "abc"}, "division", "数字"),
         ({"kind": "people", "file": _file(), "division": "610326101"}, "division", "管辖范围"),
     ],
