@@ -131,6 +131,17 @@ AXES_VERBOSE = False
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+# The cache holds small shared counters (the public page's rate limit). Files under var/cache
+# are shared by every worker process of one server, needing no extra service on the intranet;
+# FANGKONG_CACHE_DIR moves them (e.g. to a tmpfs).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": env_str("FANGKONG_CACHE_DIR", str(VAR_DIR / "cache")),
+        "OPTIONS": {"MAX_ENTRIES": 20_000},
+    }
+}
+
 LOCALE_PATHS = [BASE_DIR / "fangkong" / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True

@@ -13,3 +13,6 @@ AXES_ENABLED = True
 
 # Uploaded import files go to a throwaway folder, never into ./var/media.
 MEDIA_ROOT = tempfile.mkdtemp(prefix="fangkong-test-media-")
+
+# Each test process keeps its own counters (tests clear them; nothing leaks between runs).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -1176,3 +1176,32 @@ def loop_settings_update(*, actor: Any, **hours: Any) -> LoopSettings:
         data={"changed": changed},
     )
     return settings_row
+
+
+@transaction.atomic
+def loop_tasks_cancel_for_sources(
+    *,
+    actor: Any,
+    source_type: str,
+    source_ids: list[str],
+    reason: str,
+    now: dt.datetime | None = None,
+) -> int:
+    """Cancel the open loop tasks that came from these sources (e.g. the arrivals of an import
+    being rolled back): nobody should be chased about a registration that no longer exists.
+    Orders are cancelled with order_cancel first; this catches the tasks without an order."""
+    at = _now(now)
+    cancelled = 0
+    for chunk in _chunks(source_ids):
+        cancelled += LoopTask.objects.filter(
+            source_type=source_type, source_id__in=chunk, status=TaskStatus.OPEN
+        ).update(status=TaskStatus.CANCELLED, closed_at=at)
+    if cancelled:
+        audit_record(
+            actor=actor,
+            verb="control.loop_task.cancel_bulk",
+            target_type="control.looptask",
+            data={"count": cancelled, "source_type": source_type},
+            reason=_clean_reason(reason) or None,
+        )
+    return cancelled

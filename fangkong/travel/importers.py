@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy
 
 from fangkong.accounts.roles import policy_for
 from fangkong.control.models import OPEN_STATUSES, ControlOrder
-from fangkong.control.services import order_cancel
+from fangkong.control.services import loop_tasks_cancel_for_sources, order_cancel
 from fangkong.core.audit import audit_record
 from fangkong.core.exceptions import Forbidden
 from fangkong.core.scope import code_in_scope, subtree_q
@@ -564,6 +564,10 @@ class _ArrivalListBase(Importer):
             for order in orders:
                 order_cancel(actor=self.actor, order=order, reason=reason)
                 cancelled += 1
+        # Arrivals without a measure still opened a task (acknowledge, visit): cancel those too.
+        loop_tasks_cancel_for_sources(
+            actor=self.actor, source_type="arrival", source_ids=source_ids, reason=reason
+        )
         entries = AssistRequestEntry.objects.filter(arrival_id__in=reg_ids).delete()[0]
         deleted = 0
         for start in range(0, len(reg_ids), 1000):

@@ -293,6 +293,9 @@ def test_rollback_deletes_the_registrations_and_cancels_their_orders(tmp_path, u
     order.refresh_from_db()
     assert order.status == "cancelled"
     assert not LoopTask.objects.filter(order=order, status="open").exists()
+    # Arrivals with no measure opened a task too: nobody is chased about them any more.
+    assert LoopTask.objects.filter(order__isnull=True).exists()
+    assert not LoopTask.objects.filter(status="open").exists()
 
 
 def test_who_may_import_arrival_lists(tmp_path, users):
