@@ -40,14 +40,15 @@ static: fangkong/static/vendor/.built
 
 install: $(VENV)/.installed static
 
-# The task worker (big imports run in it) starts in the background next to runserver and is
-# stopped when runserver stops (Ctrl-C).
+# The task worker (big imports run in it) and the loop's escalation clock (loop_tick) start in
+# the background next to runserver and stop when runserver stops (Ctrl-C).
 demo: install
 	$(FK) migrate --noinput
 	$(FK) seed --county $(COUNTY) --people $(PEOPLE) --seed $(SEED)
 	@$(FK) db_worker --no-reload & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	echo "task worker started (pid $$worker)"; \
+	$(FK) loop_tick --every 60 & ticker=$$!; \
+	trap 'kill $$worker $$ticker 2>/dev/null; wait $$worker $$ticker 2>/dev/null' EXIT INT TERM; \
+	echo "task worker (pid $$worker) and loop escalation (pid $$ticker) started"; \
 	$(FK) runserver 127.0.0.1:8000
 
 seed: install
@@ -56,7 +57,8 @@ seed: install
 
 serve: install
 	@$(FK) db_worker --no-reload & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FK) loop_tick --every 60 & ticker=$$!; \
+	trap 'kill $$worker $$ticker 2>/dev/null; wait $$worker $$ticker 2>/dev/null' EXIT INT TERM; \
 	$(FK) runserver 127.0.0.1:8000
 
 lint: install

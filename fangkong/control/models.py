@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fangkong.core.models import TimeStampedModel
 from fangkong.policy.models import Category, CountsFrom
@@ -27,7 +28,7 @@ class OrderStatus(models.TextChoices):
     ACTIVE = "active", _("执行中")
     PHASE_CHANGED = "phase_changed", _("已转段")
     RELEASED = "released", _("已解除")
-    CANCELLED = "cancelled", _("已撤销")
+    CANCELLED = "cancelled", pgettext_lazy("measure", "已撤销")
     TRANSFERRED_OUT = "transferred_out", _("已转出")
     SUPERSEDED = "superseded", _("已被更严措施替代")
 
@@ -207,7 +208,7 @@ class TaskKind(models.TextChoices):
 class TaskStatus(models.TextChoices):
     OPEN = "open", _("办理中")
     DONE = "done", _("已办结")
-    CANCELLED = "cancelled", _("已撤销")
+    CANCELLED = "cancelled", pgettext_lazy("measure", "已撤销")
 
 
 class LoopTask(TimeStampedModel):

@@ -49,7 +49,8 @@ def level_label(level: str | None) -> str:
 
 
 def _day_list(days: Any) -> str:
-    return "、".join(str(d) for d in days)
+    # The list separator is translated: "1、2、3" in Chinese, "1, 2, 3" in English.
+    return _("、").join(str(d) for d in days)
 
 
 def describe_phase(phase: dict[str, Any], *, with_tests: bool = True) -> str:

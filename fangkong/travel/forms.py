@@ -210,4 +210,4 @@ class AssistFeedbackForm(BootstrapForm):
 
 
 class ReasonForm(BootstrapForm):
-    reason = _text(label=gettext_lazy("说明"), widget=forms.TextInput(attrs={"maxlength": 200}))
+    reason = _text(label=gettext_lazy("情况说明"), widget=forms.TextInput(attrs={"maxlength": 200}))

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from fangkong.accounts.roles import policy_for
@@ -71,7 +71,11 @@ class ArrivalResult:
 
 
 def _actor_or_none(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
+    """The account to store as who did it: None for the public page and for the system (the
+    command line's actor is authenticated but has no account)."""
+    if getattr(actor, "is_authenticated", False) and getattr(actor, "pk", None) is not None:
+        return actor
+    return None
 
 
 # --- the rule lookup -------------------------------------------------------------------------
@@ -240,8 +244,12 @@ def _next_letter_number(root: Division | None, year: int) -> str:
     return _("%(short)s防协〔%(year)s〕%(n)s号") % {"short": short, "year": year, "n": count + 1}
 
 
-def _open_outgoing(*, actor: Any, code: str, today: dt.date, cache: dict[str, Any]) -> Any:
-    """The open outgoing letter to the counterpart county of `code` (created when none)."""
+def _open_outgoing(
+    *, actor: Any, code: str, today: dt.date, cache: dict[str, Any], subject: str | None = None
+) -> Any:
+    """The open outgoing letter to the counterpart county of `code` (created when none). The
+    letter is an official document: its number and wording are stored in Chinese whatever
+    the language of the screen that caused it."""
     county_code = code[:6]
     if county_code in cache:
         return cache[county_code]
@@ -260,15 +268,16 @@ def _open_outgoing(*, actor: Any, code: str, today: dt.date, cache: dict[str, An
             _code, name = region_lookup(county_code)
         except FormatError:
             name = county_code
-        letter = AssistRequest(
-            direction=AssistRequest.Direction.OUTGOING,
-            number=_next_letter_number(county_root(), today.year),
-            counterpart=_("%(name)s新冠肺炎疫情防控指挥部") % {"name": name},
-            counterpart_code=county_code,
-            subject=_("来返人员协查"),
-            dated=today,
-            created_by=_actor_or_none(actor),
-        )
+        with translation.override("zh-hans"):
+            letter = AssistRequest(
+                direction=AssistRequest.Direction.OUTGOING,
+                number=_next_letter_number(county_root(), today.year),
+                counterpart=_("%(name)s新冠肺炎疫情防控指挥部") % {"name": name},
+                counterpart_code=county_code,
+                subject=(subject or _("来返人员协查"))[:300],
+                dated=today,
+                created_by=_actor_or_none(actor),
+            )
         letter.full_clean()
         letter.save(force_insert=True)
         audit_record(
@@ -610,6 +619,49 @@ def self_report_submit(
 
 
 # --- assist requests -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutgoingEntry:
+    """A person to list on an outgoing assist letter: where they went (a region code outside
+    the county), and the arrival that brought them to our notice."""
+
+    outside_code: str
+    person_id: int
+    arrival_id: int | None
+    category: str = ""
+    destination: str = ""
+
+
+@transaction.atomic
+def assist_outgoing_add(
+    *, actor: Any, entries: list[OutgoingEntry], today: dt.date, subject: str | None = None
+) -> int:
+    """Add people to the open outgoing letters of the counties they went to (one letter per
+    county, opened when none is open). Used by the retroactive sweep; arrival_register does the
+    same for each new arrival bound outside the county."""
+    cache: dict[str, Any] = {}
+    rows = [
+        AssistRequestEntry(
+            request=_open_outgoing(
+                actor=actor, code=entry.outside_code, today=today, cache=cache, subject=subject
+            ),
+            person_id=entry.person_id,
+            arrival_id=entry.arrival_id,
+            category=entry.category or "",
+            destination=entry.destination[:200],
+        )
+        for entry in entries
+    ]
+    AssistRequestEntry.objects.bulk_create(rows, batch_size=1000)
+    if rows:
+        audit_record(
+            actor=_actor_or_none(actor),
+            verb="travel.assist.add_entries",
+            target_type="travel.assistrequest",
+            data={"count": len(rows), "letters": sorted(letter.pk for letter in cache.values())},
+        )
+    return len(rows)
 
 
 def _require_assist_write(actor: Any) -> None:

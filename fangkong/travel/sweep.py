@@ -41,9 +41,7 @@ from fangkong.core.audit import audit_record
 from fangkong.core.exceptions import Forbidden, NotFound
 from fangkong.core.scope import scope_q, subtree_q
 from fangkong.core.timeutils import now as clock_now
-from fangkong.core.validators import FormatError
 from fangkong.geo.models import Division
-from fangkong.geo.regions import region_lookup
 from fangkong.people.bulk import update_rows
 from fangkong.policy.models import (
     RISK_RANK,
@@ -65,7 +63,8 @@ from fangkong.policy.rules import (
 from fangkong.policy.selectors import edition_in_force
 from fangkong.policy.services import risk_area_create, risk_area_update
 
-from .models import AssistRequest, AssistRequestEntry, SweepHit, SweepRun, TravelRegistration
+from .models import SweepHit, SweepRun, TravelRegistration
+from .services import OutgoingEntry, assist_outgoing_add
 
 # Who may run sweeps (and declare, change, end risk areas): the HQ and administrators.
 MANAGE_ROLES = frozenset({Role.COMMANDER, Role.ADMIN})
@@ -319,62 +318,6 @@ def _title(area: RiskArea) -> str:
     return title[:200]
 
 
-def _outgoing_assist(*, actor: Any, area: RiskArea, hits: list[_Hit], today: dt.date) -> None:
-    """Arrivals whose destination is outside the county become entries of an outgoing assist
-    letter to the county they went to: the open letter to that county if there is one (the
-    arrivals' own letters, travel.services), else a new one. Written here rather than through
-    travel.services.assist_request_create, which cannot act as the system (command line)."""
-    by_county: dict[str, list[_Hit]] = {}
-    for hit in hits:
-        by_county.setdefault(hit.outside_code[:6], []).append(hit)
-    letters: dict[str, AssistRequest] = {}
-    for letter in (
-        AssistRequest.objects.select_for_update()
-        .filter(
-            direction=AssistRequest.Direction.OUTGOING,
-            status=AssistRequest.Status.OPEN,
-            counterpart_code__in=list(by_county),
-        )
-        .order_by("-pk")
-    ):
-        letters[letter.counterpart_code] = letter  # the oldest open letter wins
-    subject = _("风险地区回溯排查：%(name)s") % {"name": area.region_name or area.region_code}
-    for code in by_county:
-        if code in letters:
-            continue
-        try:
-            _short, name = region_lookup(code) if code else ("", "")
-        except FormatError:
-            name = code
-        letter = AssistRequest(
-            direction=AssistRequest.Direction.OUTGOING,
-            counterpart=(
-                _("%(name)s新冠肺炎疫情防控指挥部") % {"name": name}
-                if name
-                else _("县外目的地所在地疫情防控指挥部")
-            ),
-            counterpart_code=code,
-            subject=subject[:300],
-            dated=today,
-            created_by=_user_or_none(actor),
-        )
-        letter.save(force_insert=True)
-        letters[code] = letter
-    AssistRequestEntry.objects.bulk_create(
-        [
-            AssistRequestEntry(
-                request=letters[hit.outside_code[:6]],
-                person_id=hit.person_id,
-                arrival_id=hit.pk,
-                category=hit.category or "",
-                destination=hit.destination_address[:200],
-            )
-            for hit in hits
-        ],
-        batch_size=HIT_BATCH,
-    )
-
-
 def _run(
     *, actor: Any, area: RiskArea, now: dt.datetime | None, timeline: EditionTimeline | None
 ) -> SweepRun:
@@ -592,7 +535,22 @@ def _sweep_hits(
         hit.order_id = lead.order_id
 
     if outside:
-        _outgoing_assist(actor=actor, area=area, hits=outside, today=today)
+        assist_outgoing_add(
+            actor=actor,
+            entries=[
+                OutgoingEntry(
+                    outside_code=hit.outside_code,
+                    person_id=hit.person_id,
+                    arrival_id=hit.pk,
+                    category=hit.category or "",
+                    destination=hit.destination_address,
+                )
+                for hit in outside
+            ],
+            today=today,
+            subject=_("风险地区回溯排查：%(name)s")
+            % {"name": area.region_name or area.region_code},
+        )
     _update_registrations(area=area, hits=hits)
     SweepHit.objects.bulk_create(
         [
