@@ -51,7 +51,7 @@ CODE_HELP = "方案代码：v7 第七版、rural-2021 冬春季农村方案、v8
 # Schemas
 
 
-class PhaseOut(Schema):
+class RulePhaseOut(Schema):
     kind: str = Field(
         ..., description="措施类型：" + "，".join(f"{k} {v}" for k, v in PhaseKind.choices)
     )
@@ -71,7 +71,7 @@ class RuleOut(Schema):
     category_label: str
     counts_from: str = Field(..., description="起算：last_exposure、left_area、arrival、diagnosis")
     counts_from_label: str
-    phases: list[PhaseOut]
+    phases: list[RulePhaseOut]
     release: ReleaseOut
     summary: str = Field(
         ..., description="一句话说明，如“集中隔离 7 天（第1、2、3、5、7天检测）+ …”"
@@ -80,7 +80,7 @@ class RuleOut(Schema):
     note: str = Field(..., description="说明与出处（[S1] 等为 domain-rules.md 的来源编号）")
 
 
-class DowngradeOut(Schema):
+class DowngradeRuleOut(Schema):
     from_level: str = Field(..., description="原风险等级")
     to_level: str | None = Field(None, description="降为的等级；null 表示解除")
     days: int = Field(..., description="连续无新增感染天数")
@@ -102,7 +102,7 @@ class EditionOut(Schema):
     lookback_days_max: int = Field(..., description="密接追溯天数上限（本县调整不得超过）")
     risk_levels: list[str] = Field(..., description="本版划定的风险等级")
     risk_level_labels: list[str]
-    downgrade_rules: list[DowngradeOut]
+    downgrade_rules: list[DowngradeRuleOut]
     rules: list[RuleOut] = Field(..., description="各类人员的管控规则；未列出的类别本版不规定")
     notes: str
 
@@ -136,7 +136,7 @@ class PhaseIn(Schema):
     test_days: list[int] = Field([], description="本段第几天检测，如 [1, 2, 3, 5, 7]")
 
 
-class ReleaseIn(Schema):
+class RuleReleaseIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     double_test: bool = Field(False, description="解除前双采双检")
@@ -151,7 +151,7 @@ class RuleIn(Schema):
 
     counts_from: CountsFrom | None = Field(None, description="起算方式（不得与国家方案不同）")
     phases: list[PhaseIn] | None = Field(None, description="各段措施")
-    release: ReleaseIn | None = Field(None, description="解除条件")
+    release: RuleReleaseIn | None = Field(None, description="解除条件")
     note: str | None = Field(None, description="说明")
 
 

@@ -34,7 +34,7 @@ DATE_HELP = "日期 YYYY-MM-DD"
 # Schemas
 
 
-class PhaseOut(Schema):
+class ArrivalPhaseOut(Schema):
     kind: str = Field(..., description="措施类型：centralized 集中隔离，home_isolation 居家隔离 ……")
     kind_label: str
     days: int | None = Field(None, description="天数；空表示不定期")
@@ -43,7 +43,7 @@ class PhaseOut(Schema):
     test_days: list[str] = Field(..., description="核酸检测日")
 
 
-class OrderOut(Schema):
+class ArrivalOrderOut(Schema):
     id: int
     status: str = Field(..., description="状态：proposed 待确认，active 执行中 ……")
     status_label: str
@@ -54,7 +54,7 @@ class OrderOut(Schema):
     anchor_date: str | None = Field(None, description="起算日期")
     start_date: str | None = None
     end_date: str | None = None
-    phases: list[PhaseOut]
+    phases: list[ArrivalPhaseOut]
 
 
 class ArrivalOut(Schema):
@@ -90,7 +90,7 @@ class ArrivalOut(Schema):
     category: str = Field(..., description="人员类别；空为无需管控")
     category_label: str
     order_id: int | None = Field(None, description="管控措施编号（新提出的，或已有的更严措施）")
-    order: OrderOut | None = Field(None, description="管控措施：分段、日期与检测日")
+    order: ArrivalOrderOut | None = Field(None, description="管控措施：分段、日期与检测日")
     no_order_reason: str = Field(..., description="未提出新措施的原因（提出了措施时为空）")
     assist_request_id: int | None = None
     created_at: dt.datetime
@@ -317,15 +317,20 @@ def get_assist_request(request: HttpRequest, request_id: int) -> Any:
         "发出的协查函，含协查人员的完整信息：只有可查看完整信息的角色可以下载（否则 403），"
         "每次下载记入审计。"
     ),
-    response={200: None},
     openapi_extra={
         "responses": {
-            "200": {
-                "description": "Word 文件",
+            200: {
+                "description": "Word 文件（.docx），文件名见 Content-Disposition",
                 "content": {
-                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {}
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {
+                        "schema": {"type": "string", "format": "binary"}
+                    }
                 },
-            }
+            },
+            403: {
+                "description": "角色不能查看完整信息",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
         }
     },
 )

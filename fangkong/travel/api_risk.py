@@ -47,7 +47,7 @@ CODE_HELP = (
 # Schemas
 
 
-class DowngradeOut(Schema):
+class RiskAreaDowngradeOut(Schema):
     from_level: str = Field(..., description="现等级")
     to_level: str | None = Field(None, description="可降到的等级；null 表示解除")
     earliest_on: dt.date = Field(..., description="现行方案允许的最早降级（解除）日期")
@@ -75,7 +75,7 @@ class RiskAreaOut(Schema):
 
 
 class RiskAreaDetailOut(RiskAreaOut):
-    downgrade: DowngradeOut | None = Field(
+    downgrade: RiskAreaDowngradeOut | None = Field(
         None, description="县内、今天有效的风险地区：现行方案允许的降级；其他为 null"
     )
 

@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext as _
 
+from fangkong.accounts.roles import policy_for
 from fangkong.core.exceptions import NotFound
 from fangkong.core.scope import code_in_scope, scope_q, subtree_q, viewer_codes
 from fangkong.core.validators import FormatError
@@ -33,6 +34,10 @@ def _scope(qs: QuerySet[TravelRegistration], *, viewer: Any) -> QuerySet[TravelR
     q = scope_q(viewer=viewer, field="destination_division_id")
     if q is None:
         return qs
+    if policy_for(viewer).county_wide:
+        # Arrivals bound outside the county have no grid: county-wide roles (HQ, leaders,
+        # epidemiologists) see them, like the assist letters and sweep results that list them.
+        q |= Q(destination_division__isnull=True)
     if getattr(viewer, "is_authenticated", False) and getattr(viewer, "pk", None):
         q |= Q(created_by_id=viewer.pk)
     return qs.filter(q)

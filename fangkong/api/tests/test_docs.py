@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import re
+from typing import Any
 
 from django.contrib.staticfiles import finders
 from django.test import Client
+from ninja import Schema
 
 PATHS = {
     "/api/v1/divisions",
@@ -28,6 +32,37 @@ PATHS = {
     "/api/v1/imports/{job_id}/rollback",
     "/api/v1/people/export.xlsx",
     "/api/v1/households/export.xlsx",
+    # issue 4: policy editions, regions, risk areas, arrivals, control orders, the loop
+    "/api/v1/policy-editions",
+    "/api/v1/policy-editions/in-force",
+    "/api/v1/policy-editions/{code}",
+    "/api/v1/policy-editions/{code}/activate",
+    "/api/v1/policy-activations",
+    "/api/v1/regions/tree",
+    "/api/v1/regions/{code}",
+    "/api/v1/risk-areas",
+    "/api/v1/risk-areas/{area_id}",
+    "/api/v1/risk-areas/{area_id}/end",
+    "/api/v1/risk-areas/{area_id}/confirm-downgrade",
+    "/api/v1/sweeps",
+    "/api/v1/sweeps/{sweep_id}",
+    "/api/v1/arrivals",
+    "/api/v1/arrivals/{arrival_id}",
+    "/api/v1/assist-requests",
+    "/api/v1/assist-requests/{request_id}",
+    "/api/v1/assist-requests/{request_id}/letter.docx",
+    "/api/v1/control-orders",
+    "/api/v1/control-orders/{order_id}",
+    "/api/v1/control-orders/{order_id}/confirm",
+    "/api/v1/control-orders/{order_id}/change",
+    "/api/v1/control-orders/{order_id}/cancel",
+    "/api/v1/control-orders/{order_id}/transfer-out",
+    "/api/v1/control-orders/{order_id}/release",
+    "/api/v1/control-orders/{order_id}/advance-phase",
+    "/api/v1/loop/inbox",
+    "/api/v1/loop/steps/{step_id}/complete",
+    "/api/v1/loop/overview",
+    "/api/v1/loop/settings",
 }
 
 
@@ -56,6 +91,118 @@ def test_openapi_document_is_json_with_every_path_and_schema(db):
     assert security["BearerTokenAuth"]["scheme"] == "bearer"
     params = {p["name"] for p in schema["paths"]["/api/v1/divisions"]["get"]["parameters"]}
     assert params == {"parent", "level", "within", "page", "page_size"}
+
+
+def _resolve(components: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """Follow a $ref (also one wrapped in anyOf with null, as optional fields are written)."""
+    for option in schema.get("anyOf", [schema]):
+        if "$ref" in option:
+            return components[option["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def _ref_name(schema: dict[str, Any]) -> str:
+    for option in schema.get("anyOf", [schema]):
+        if "$ref" in option:
+            return option["$ref"].rsplit("/", 1)[-1]
+    return ""
+
+
+def test_issue4_operations_document_their_answers_and_inputs(db):
+    schema = Client().get("/api/v1/openapi.json").json()
+    paths = schema["paths"]
+    components = schema["components"]["schemas"]
+
+    register = paths["/api/v1/arrivals"]["post"]
+    assert set(register["responses"]) >= {"201", "400", "401", "403"}
+    created = register["responses"]["201"]["content"]["application/json"]["schema"]["$ref"]
+    assert created == "#/components/schemas/ArrivalCreatedOut"
+    arrival = components["ArrivalCreatedOut"]["properties"]
+    assert {"risk_level", "category", "order", "no_order_reason", "task_id"} <= set(arrival)
+    order = _resolve(components, arrival["order"])
+    assert {"status", "category", "counts_from", "anchor_date", "phases"} <= set(
+        order["properties"]
+    )
+    phase = _resolve(components, order["properties"]["phases"]["items"])
+    assert {"kind", "days", "start", "end", "test_days"} <= set(phase["properties"])
+    assert set(components["ArrivalIn"]["required"]) == {
+        "name",
+        "id_number",
+        "phone",
+        "left_on",
+        "arrived_on",
+        "transport",
+    }
+
+    assert set(components["RiskAreaIn"]["required"]) == {"level", "region_code", "start_date"}
+    assert components["RiskAreaIn"]["additionalProperties"] is False
+    declare = paths["/api/v1/risk-areas"]["post"]["responses"]
+    assert set(declare) >= {"201", "400", "401", "403"}
+    written = components["RiskAreaWrittenOut"]["properties"]
+    assert _ref_name(written["sweep"]) == "SweepOut"
+    assert set(components["EndIn"]["required"]) == {"end_date", "reason"}
+
+    for action in ("confirm", "change", "cancel", "transfer-out", "release", "advance-phase"):
+        responses = paths[f"/api/v1/control-orders/{{order_id}}/{action}"]["post"]["responses"]
+        assert set(responses) >= {"200", "400", "401", "403", "404", "409"}, action
+    assert set(components["ChangeIn"]["required"]) == {"reason"}
+    assert set(paths["/api/v1/loop/settings"]["put"]["responses"]) >= {"200", "401", "403"}
+    assert set(components["SettingsIO"]["required"]) == {
+        "ack_hours",
+        "visit_hours",
+        "in_place_hours",
+        "town_after_hours",
+        "county_after_hours",
+    }
+    assert set(components["ActivateIn"]["required"]) == {"effective_from"}
+    for paged in ("PagedArrivalOut", "PagedOrderOut", "PagedTaskOut", "PagedRiskAreaOut"):
+        assert set(components[paged]["properties"]) == {
+            "count",
+            "page",
+            "page_size",
+            "pages",
+            "results",
+        }, paged
+
+
+API_MODULES = (
+    "fangkong.accounts.api",
+    "fangkong.geo.api",
+    "fangkong.people.api",
+    "fangkong.policy.api",
+    "fangkong.travel.api",
+    "fangkong.travel.api_risk",
+    "fangkong.control.api",
+    "fangkong.api.routes_divisions",
+    "fangkong.api.routes_imports",
+)
+
+
+def test_no_two_schemas_share_a_name_in_the_document(db):
+    """The document names components by class name: two schemas of the same name in different
+    apps are written once, and every reference to the other then describes the wrong fields."""
+    components = Client().get("/api/v1/openapi.json").json()["components"]["schemas"]
+    owners: dict[str, set[str]] = {}
+    for module_name in API_MODULES:
+        module = importlib.import_module(module_name)
+        for name, value in vars(module).items():
+            is_schema = inspect.isclass(value) and issubclass(value, Schema)
+            if is_schema and value is not Schema and name in components:
+                owners.setdefault(name, set()).add(f"{value.__module__}.{value.__qualname__}")
+    shared = {name: sorted(classes) for name, classes in owners.items() if len(classes) > 1}
+    assert shared == {}
+
+
+def test_openapi_document_has_no_duplicate_keys(db):
+    """json.loads keeps the last of two equal keys: the document must not have any."""
+    content = Client().get("/api/v1/openapi.json").content
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _value in pairs]
+        assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+        return dict(pairs)
+
+    json.loads(content, object_pairs_hook=no_duplicates)
 
 
 def test_docs_page_loads_nothing_from_outside_the_site(db):

@@ -24,6 +24,7 @@ from fangkong.people.models import Household, Person, PersonRevision
 
 from .conftest import VIEWERS
 from .test_imports import MATRIX as IMPORT_MATRIX
+from .test_permissions_loop import MATRIX as LOOP_MATRIX
 
 ALL_OK = dict.fromkeys(VIEWERS, 200) | {"anonymous": 401}
 READ = ALL_OK | {"other_grid_worker": 404}
@@ -257,4 +258,5 @@ def test_every_api_route_is_in_the_matrix(client_for):
         for method in operations
     }
     covered = {(r.method, r.template) for r in ROUTES} | IMPORT_MATRIX  # test_imports.py
+    covered |= LOOP_MATRIX  # test_permissions_loop.py: issue 4's routes
     assert documented == covered

@@ -4,8 +4,8 @@ left, idempotent, constant queries."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 import json
+import re
 
 import pytest
 from django.db import connection
