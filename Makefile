@@ -40,15 +40,15 @@ static: fangkong/static/vendor/.built
 
 install: $(VENV)/.installed static
 
-# The task worker (big imports run in it) and the loop's escalation clock (loop_tick) start in
-# the background next to runserver and stop when runserver stops (Ctrl-C).
+# The task worker (big imports run in it) and the loop worker (registers self-reports, escalates
+# late steps) start in the background next to runserver and stop when runserver stops (Ctrl-C).
 demo: install
 	$(FK) migrate --noinput
 	$(FK) seed --county $(COUNTY) --people $(PEOPLE) --seed $(SEED)
 	@$(FK) db_worker --no-reload & worker=$$!; \
-	$(FK) loop_tick --every 60 & ticker=$$!; \
+	$(FK) loop_worker & ticker=$$!; \
 	trap 'kill $$worker $$ticker 2>/dev/null; wait $$worker $$ticker 2>/dev/null' EXIT INT TERM; \
-	echo "task worker (pid $$worker) and loop escalation (pid $$ticker) started"; \
+	echo "task worker (pid $$worker) and loop worker (pid $$ticker) started"; \
 	$(FK) runserver 127.0.0.1:8000
 
 seed: install
@@ -57,7 +57,7 @@ seed: install
 
 serve: install
 	@$(FK) db_worker --no-reload & worker=$$!; \
-	$(FK) loop_tick --every 60 & ticker=$$!; \
+	$(FK) loop_worker & ticker=$$!; \
 	trap 'kill $$worker $$ticker 2>/dev/null; wait $$worker $$ticker 2>/dev/null' EXIT INT TERM; \
 	$(FK) runserver 127.0.0.1:8000
 

@@ -29,8 +29,17 @@ from _common import (
 )
 
 HERE = Path(__file__).resolve().parent
-# search and coverage reuse the seeded DB; import_people re-seeds it and runs last.
-SCRIPTS = ("seed.py", "search.py", "coverage.py", "import_people.py")
+# search, coverage, sweep and selfreport reuse the seeded DB (sweep removes what it adds;
+# selfreport adds arrivals and people, so it comes after the others that count on the seed);
+# import_people re-seeds it and runs last.
+SCRIPTS = (
+    "seed.py",
+    "search.py",
+    "coverage.py",
+    "sweep.py",
+    "selfreport.py",
+    "import_people.py",
+)
 
 
 def main() -> int:

@@ -81,8 +81,13 @@ def test_service_and_selector_signatures(path: pathlib.Path) -> None:
 # at a time (with its resume point), so that a crash loses one batch, not the whole file; an
 # import job is created after reading the upload, without holding a transaction (and on SQLite
 # the write lock) while a big file is read.
+# The public self-report stores a submission in one INSERT ... ON CONFLICT statement, atomic by
+# itself: the BEGIN and COMMIT round trips around it would cost the busiest public page a third
+# of its database time (bench/selfreport.py). Anything more it does (inline registration) opens
+# its own transaction.
 OWN_TRANSACTIONS = {
     "imports/services.py": {"import_job_create", "import_job_run", "import_job_start"},
+    "travel/services.py": {"self_report_submit"},
 }
 
 

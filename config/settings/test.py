@@ -16,3 +16,8 @@ MEDIA_ROOT = tempfile.mkdtemp(prefix="fangkong-test-media-")
 
 # Each test process keeps its own counters (tests clear them; nothing leaks between runs).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Every test builds its own divisions: no division outlives its test in a process cache.
+# Self-reports are registered within the request (no loop worker runs in the tests; the
+# queue itself is tested with the setting off).
+FANGKONG = {**FANGKONG, "DIVISION_CACHE_SECONDS": 0, "SELF_REPORT_INLINE": True}  # noqa: F405

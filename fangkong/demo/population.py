@@ -498,6 +498,11 @@ def _login_specs(county: Unit, focus: Focus) -> list[tuple[str, str, str | None]
     ]
 
 
+def demo_focus(*, towns: list[Unit], villages: list[Unit]) -> Focus:
+    """The town, village and small grid of the demo logins (their inboxes get arrivals)."""
+    return _focus(towns, villages)
+
+
 def demo_usernames(*, county: Unit, towns: list[Unit], villages: list[Unit]) -> list[str]:
     return [username for username, _, _ in _login_specs(county, _focus(towns, villages))]
 

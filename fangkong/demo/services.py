@@ -8,6 +8,8 @@ audit event (verb demo.seed) holding counts only.
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -23,17 +25,52 @@ from django.utils.translation import gettext as _
 
 from fangkong.accounts.models import GridWorker, Responsibility, User
 from fangkong.accounts.roles import Role
+from fangkong.control.models import (
+    ControlOrder,
+    ControlOrderEvent,
+    LoopEscalation,
+    LoopSettings,
+    LoopStep,
+    LoopTask,
+)
 from fangkong.core.audit import audit_record
 from fangkong.core.exceptions import DomainError, Forbidden, ValidationFailed
 from fangkong.core.models import AuditEvent
 from fangkong.core.scope import subtree_q
+from fangkong.core.timeutils import local_today
 from fangkong.geo.models import Division
 from fangkong.geo.services import division_import_national
 from fangkong.people.bulk import insert_rows, reset_sequences
 from fangkong.people.models import Household, Person, PersonRevision
+from fangkong.policy.models import EditionActivation, PolicyEdition, RiskArea, RiskLevel
+from fangkong.policy.services import edition_activate, risk_area_create
+from fangkong.travel.models import (
+    AssistRequest,
+    AssistRequestEntry,
+    Channel,
+    SelfReport,
+    SweepHit,
+    SweepRun,
+    TravelRegistration,
+)
+from fangkong.travel.services import (
+    arrival_register_bulk,
+    self_report_submit,
+    self_reports_process,
+)
+from fangkong.travel.sweep import risk_area_declare
+from fangkong.travel.validation import clean_arrival
 
 from . import geometry
-from .population import HOUSEHOLD_COLUMNS, PERSON_COLUMNS, Plan, Unit, build_plan, demo_usernames
+from .population import (
+    HOUSEHOLD_COLUMNS,
+    PERSON_COLUMNS,
+    Plan,
+    Unit,
+    build_plan,
+    demo_focus,
+    demo_usernames,
+)
 
 MAX_PEOPLE = 2_000_000
 BATCH = 20_000
@@ -110,11 +147,36 @@ def _delete_all(model: type[models.Model]) -> None:
         cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
 
 
+# What the closed loop hangs on people and small grids (arrivals, measures, inbox tasks,
+# sweeps) and the demo's policy set-up, children first: a reset removes them with the people.
+LOOP_MODELS: tuple[type[models.Model], ...] = (
+    SelfReport,
+    SweepHit,
+    SweepRun,
+    AssistRequestEntry,
+    TravelRegistration,
+    AssistRequest,
+    LoopEscalation,
+    LoopStep,
+    LoopTask,
+    ControlOrderEvent,
+    ControlOrder,
+    LoopSettings,
+    RiskArea,
+    EditionActivation,
+)
+
+
+_POPULATION_KEYS = ("people", "households", "grid_workers", "responsibilities", "small_grids")
+
+
 def _wipe() -> dict[str, int]:
-    """Remove the demo population: people, households, grid workers, 四包抓, small grids.
+    """Remove the demo population: people, households, grid workers, 四包抓, small grids, and
+    the arrivals, measures, loop tasks, risk areas and edition activations of the demo.
 
     Accounts stay (the seed updates its own logins); accounts whose jurisdiction is a small
-    grid lose it, because the small grids go.
+    grid lose it, because the small grids go. Local policy editions stay (they are the
+    county's own data, not the demo's).
     """
     counts = {
         "people": Person.objects.count(),
@@ -122,7 +184,14 @@ def _wipe() -> dict[str, int]:
         "grid_workers": GridWorker.objects.count(),
         "responsibilities": Responsibility.objects.count(),
         "small_grids": Division.objects.filter(level=Division.Level.GRID).count(),
+        "arrivals": TravelRegistration.objects.count(),
+        "control_orders": ControlOrder.objects.count(),
+        "loop_tasks": LoopTask.objects.count(),
+        "risk_areas": RiskArea.objects.count(),
     }
+    counts = {k: v for k, v in counts.items() if v or k in _POPULATION_KEYS}
+    for model in LOOP_MODELS:
+        _delete_all(model)
     for model in (PersonRevision, Person, Household, GridWorker.grids.through, GridWorker):
         _delete_all(model)
     Responsibility.objects.all().delete()
@@ -494,3 +563,318 @@ def demo_seed(
         reset=wiped,
         timings=timings,
     )
+
+
+# --- The closed loop of the demo: edition, risk areas, arrivals ---------------------------------
+
+# The 9th edition (2022-06-28) is the demo's rules: high, medium and low risk areas, 7 days of
+# centralized quarantine for high-risk arrivals, 7 of home isolation for medium, 3天2检 for low.
+DEMO_EDITION = "v9"
+DEMO_EDITION_FROM = dt.date(2022, 6, 28)
+# Arrivals registered for this share of the seeded people (so grid workers' inboxes fill).
+DEMO_ARRIVAL_SHARE = 0.005
+DEMO_NOTICE = "演示数据：疫情防控指挥部通告"
+# Risk areas outside the county: (level, GB/T 2260 code, days since its start).
+DEMO_RISK_AREAS: tuple[tuple[str, str, int], ...] = (
+    (RiskLevel.HIGH, "310115", 14),  # 上海市浦东新区
+    (RiskLevel.MEDIUM, "440106", 10),  # 广州市天河区
+    (RiskLevel.LOW, "110105", 10),  # 北京市朝阳区
+)
+# Declared after the arrivals with a start in the past: its sweep finds who came from it.
+DEMO_SWEEP_AREA: tuple[str, str, int] = (RiskLevel.HIGH, "420106", 5)  # 武汉市武昌区
+# Inside the county: a village under medium risk, its last case 5 days ago (a downgrade due).
+DEMO_VILLAGE_AREA_DAYS = 6
+DEMO_VILLAGE_LAST_CASE_DAYS = 5
+# Where the other arrivals come from (no risk area): real counties across the country.
+DEMO_ORIGINS = (
+    "610113",  # 西安市雁塔区
+    "610302",  # 宝鸡市渭滨区
+    "110108",  # 北京市海淀区
+    "440305",  # 深圳市南山区
+    "330106",  # 杭州市西湖区
+    "510107",  # 成都市武侯区
+    "320102",  # 南京市玄武区
+    "500103",  # 重庆市渝中区
+    "410105",  # 郑州市金水区
+    "620102",  # 兰州市城关区
+)
+# Per ten arrivals: which origin (by position in the cycle).
+_ORIGIN_CYCLE = (
+    "high",
+    "other",
+    "medium",
+    "other",
+    "sweep",
+    "high",
+    "low",
+    "other",
+    "other",
+    "other",
+)
+DEMO_FOCUS_ARRIVALS = 3  # arrivals bound for the focus grid (the demo grid worker's login)
+
+
+@dataclass
+class LoopSeedResult:
+    edition: str  # code
+    edition_name: str
+    effective_from: dt.date
+    risk_areas: int
+    arrivals: int
+    orders: int
+    tasks: int
+    sweep_found: int
+    skipped: bool = False
+
+
+def _demo_hq(actor: Any) -> Any:
+    """Who the demo's HQ actions are recorded under: the demo commander (`hq`) when the
+    command line (actor None) seeds, else the superuser who seeds."""
+    if actor is not None:
+        return actor
+    return User.objects.filter(username="hq", is_active=True).first()
+
+
+def _county(county_code: str) -> Division:
+    county = Division.objects.filter(code=county_code, level=Division.Level.COUNTY).first()
+    if county is None:
+        raise DomainError(
+            _("县 %(code)s 尚未导入，请先生成演示数据。") % {"code": county_code},
+            code="demo.no_county",
+        )
+    return county
+
+
+def _demo_village(county: Division) -> str:
+    """The village of the inside-county risk area: in the focus town (齐镇), not the focus
+    village itself (whose officers hold the demo logins), when there is such a village."""
+    _root, towns, villages = _units(county)
+    focus = demo_focus(towns=towns, villages=villages)
+    same_town = [v for v in villages if v.parent_code == focus.town.code]
+    others = [v for v in same_town if v.code != focus.village.code]
+    return (others or same_town or villages)[0].code
+
+
+@transaction.atomic
+def demo_policy_setup(*, actor: Any, county_code: str) -> EditionActivation:
+    """The demo's rules: the 9th edition in force from 2022-06-28 (unless the county has
+    activated an edition already) and the county's loop clocks at their defaults."""
+    _require_system(actor)
+    county = _county(county_code)
+    LoopSettings.objects.get_or_create(division=county)
+    existing = (
+        EditionActivation.objects.filter(jurisdiction=county)
+        .select_related("edition")
+        .order_by("-effective_from", "-pk")
+        .first()
+    )
+    if existing is not None:
+        return existing
+    edition = PolicyEdition.objects.filter(code=DEMO_EDITION).first()
+    if edition is None:
+        raise DomainError(
+            _("缺少国家方案预置数据（%(code)s），请先执行 migrate。") % {"code": DEMO_EDITION},
+            code="demo.no_edition",
+        )
+    return edition_activate(
+        actor=_demo_hq(actor),
+        edition=edition,
+        effective_from=DEMO_EDITION_FROM,
+        reason=_("演示数据：按第九版防控方案执行"),
+    )
+
+
+@transaction.atomic
+def demo_risk_areas(
+    *, actor: Any, county_code: str, today: dt.date | None = None
+) -> list[RiskArea]:
+    """The demo's risk areas in force: three outside the county (high, medium, low) and one
+    village of the county under medium risk. An area already declared is left as it is."""
+    _require_system(actor)
+    county = _county(county_code)
+    today = today or local_today()
+    hq = _demo_hq(actor)
+    village = _demo_village(county)
+    wanted = [
+        {"level": level, "region_code": code, "start_date": today - dt.timedelta(days=days)}
+        for level, code, days in DEMO_RISK_AREAS
+    ]
+    wanted.append(
+        {
+            "level": RiskLevel.MEDIUM,
+            "region_code": village,
+            "start_date": today - dt.timedelta(days=DEMO_VILLAGE_AREA_DAYS),
+            "last_case_on": today - dt.timedelta(days=DEMO_VILLAGE_LAST_CASE_DAYS),
+        }
+    )
+    areas: list[RiskArea] = []
+    for fields in wanted:
+        same = RiskArea.objects.filter(
+            level=fields["level"], region_code=fields["region_code"], end_date=None
+        ).first()
+        if same is not None:
+            areas.append(same)
+            continue
+        areas.append(risk_area_create(actor=hq, notice=DEMO_NOTICE, today=today, **fields))
+    return areas
+
+
+def _arrival_people(
+    *, county: Division, count: int, seed: int
+) -> list[tuple[str, str, str, str, str]]:
+    """Who arrives: `count` adults with an ID number and a phone, chosen by the seed; the
+    first few live in the focus grid, so the demo grid worker's inbox is not empty."""
+    _root, towns, villages = _units(county)
+    focus = demo_focus(towns=towns, villages=villages)
+    rows = list(
+        Person.objects.filter(id_type="resident_id")
+        .exclude(id_number=None)
+        .exclude(phone="")
+        .order_by("pk")
+        .values_list("id_number", "name", "phone", "division_id", "address")
+    )
+    rng = random.Random(f"{seed}:arrivals")
+    in_focus = [r for r in rows if r[3] == focus.grid][:DEMO_FOCUS_ARRIVALS]
+    rest = [r for r in rows if r[3] != focus.grid]
+    chosen = in_focus + rng.sample(rest, min(len(rest), max(0, count - len(in_focus))))
+    return chosen[:count] if count >= len(in_focus) else in_focus[:count]
+
+
+def _arrival_data(
+    person: tuple[str, str, str, str, str], index: int, rng: random.Random, today: dt.date
+) -> dict[str, Any]:
+    id_number, name, phone, grid, address = person
+    kind = _ORIGIN_CYCLE[index % len(_ORIGIN_CYCLE)]
+    origin = {
+        "high": DEMO_RISK_AREAS[0][1],
+        "medium": DEMO_RISK_AREAS[1][1],
+        "low": DEMO_RISK_AREAS[2][1],
+        "sweep": DEMO_SWEEP_AREA[1],
+    }.get(kind) or rng.choice(DEMO_ORIGINS)
+    days_ago = rng.randrange(0, DEMO_SWEEP_AREA[2] + 1 if kind == "sweep" else 6)
+    left_on = today - dt.timedelta(days=days_ago)
+    arrived_on = min(today, left_on + dt.timedelta(days=rng.choice((0, 0, 1))))
+    transport, vehicle = rng.choice(
+        (
+            ("car", f"陕C{rng.randrange(10000, 99999)}"),
+            ("train", f"G{rng.randrange(1, 3000)}"),
+            ("flight", f"MU{rng.randrange(2000, 2999)}"),
+            ("bus", ""),
+        )
+    )
+    return {
+        "name": name,
+        "id_type": "resident_id",
+        "id_number": id_number,
+        "phone": phone,
+        "origin_code": origin,
+        "left_on": left_on,
+        "arrived_on": arrived_on,
+        "transport": transport,
+        "vehicle_no": vehicle,
+        "destination_code": grid,
+        "destination_address": address or _("同户籍地址"),
+    }
+
+
+@transaction.atomic
+def demo_seed_loop(
+    *,
+    actor: Any,
+    county_code: str,
+    seed: int,
+    share: float = DEMO_ARRIVAL_SHARE,
+    today: dt.date | None = None,
+) -> LoopSeedResult:
+    """The closed loop of the demo, on a seeded county: the 9th edition in force, risk areas,
+    arrivals for `share` of the people (a third through the public self-report, the rest
+    entered by the HQ), each proposed its measure with a task in its grid worker's inbox, then
+    a high-risk area declared from 5 days ago whose sweep finds the arrivals from it.
+
+    Skipped (nothing written) when the county already has arrivals: `fangkong seed` run again
+    on the same demo keeps what is there.
+    """
+    _require_system(actor)
+    county = _county(county_code)
+    today = today or local_today()
+    activation = demo_policy_setup(actor=actor, county_code=county_code)
+    if TravelRegistration.objects.exists():
+        return LoopSeedResult(
+            edition=activation.edition.code,
+            edition_name=activation.edition.short_name,
+            effective_from=activation.effective_from,
+            risk_areas=RiskArea.objects.count(),
+            arrivals=TravelRegistration.objects.count(),
+            orders=ControlOrder.objects.count(),
+            tasks=LoopTask.objects.count(),
+            sweep_found=0,
+            skipped=True,
+        )
+    areas = demo_risk_areas(actor=actor, county_code=county_code, today=today)
+    hq = _demo_hq(actor)
+    count = max(1, round(Person.objects.count() * share))
+    rng = random.Random(f"{seed}:trips")
+    entered: list[dict[str, Any]] = []
+    reported = 0
+    for index, person in enumerate(_arrival_people(county=county, count=count, seed=seed)):
+        data = _arrival_data(person, index, rng, today)
+        if index % 3 == 1:
+            self_report_submit(
+                data={
+                    **data,
+                    "left_on": data["left_on"].isoformat(),
+                    "arrived_on": data["arrived_on"].isoformat(),
+                },
+                within=data["destination_code"][:12],
+            )
+            reported += 1
+            continue
+        clean, errors = clean_arrival(data, today=today)
+        if errors:
+            raise DomainError(
+                _("演示来返数据无效：%(fields)s") % {"fields": ", ".join(sorted(errors))},
+                code="demo.bad_arrival",
+            )
+        entered.append(clean)
+    if entered:
+        arrival_register_bulk(actor=hq, items=entered, channel=Channel.GRID_ENTRY)
+    # The task worker registers self-reports; the seed does it now, so that the demo is
+    # complete before any worker runs (and the sweep below sees them).
+    while sum(self_reports_process(actor=actor).values()):
+        pass
+    level, code, days = DEMO_SWEEP_AREA
+    _area, sweep = risk_area_declare(
+        actor=hq,
+        level=level,
+        region_code=code,
+        start_date=today - dt.timedelta(days=days),
+        notice=DEMO_NOTICE,
+    )
+    result = LoopSeedResult(
+        edition=activation.edition.code,
+        edition_name=activation.edition.short_name,
+        effective_from=activation.effective_from,
+        risk_areas=len(areas) + 1,
+        arrivals=TravelRegistration.objects.count(),
+        orders=ControlOrder.objects.count(),
+        tasks=LoopTask.objects.count(),
+        sweep_found=sweep.found if sweep else 0,
+    )
+    audit_record(
+        actor=actor,
+        verb="demo.seed_loop",
+        target=county,
+        data={
+            "seed": seed,
+            "edition": result.edition,
+            "counts": {
+                "risk_areas": result.risk_areas,
+                "arrivals": result.arrivals,
+                "self_reports": reported,
+                "orders": result.orders,
+                "tasks": result.tasks,
+                "sweep_found": result.sweep_found,
+            },
+        },
+    )
+    return result

@@ -300,3 +300,70 @@ class SweepHit(models.Model):
 
     def __str__(self) -> str:
         return f"SweepHit#{self.pk}"
+
+
+class SelfReport(models.Model):
+    """A submission of the public page, kept until the task worker registers it.
+
+    The page only validates, stores and answers with the receipt: registering the arrival
+    (matching or creating the person, the rule lookup, the proposed measure, the inbox task)
+    runs in the background in batches (`self_reports_process`), seconds later. The row stays
+    as the index that makes a resubmission of the same trip answer with the same receipt; its
+    `payload` (what the person typed) is emptied once the registration holds it.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待处理")
+        DONE = "done", _("已登记")
+        FAILED = "failed", _("处理失败")
+
+    receipt_code = models.CharField(_("回执码"), max_length=12, unique=True)
+    dedupe_key = models.CharField(_("去重键"), max_length=64, unique=True)
+    payload = models.JSONField(_("填报内容"), default=dict, blank=True)
+    within = models.CharField(_("二维码区划"), max_length=20, blank=True)
+    submitted_at = models.DateTimeField(_("提交时间"))
+    status = models.CharField(
+        _("状态"), max_length=8, choices=Status.choices, default=Status.PENDING
+    )
+    error = models.CharField(_("失败原因"), max_length=300, blank=True)
+    registration = models.ForeignKey(
+        TravelRegistration,
+        verbose_name=_("来返报备"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    processed_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("扫码报备提交")
+        verbose_name_plural = _("扫码报备提交")
+        ordering = ["pk"]
+        indexes = [
+            models.Index(
+                fields=["submitted_at"],
+                condition=Q(status="pending"),
+                name="selfreport_pending_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"SelfReport#{self.pk}"
+
+
+class RateCounter(models.Model):
+    """Requests of one client in one time window (the public page's rate limit). The key holds
+    a hash of the client address, never the address. Expired rows are purged by the loop
+    worker."""
+
+    key = models.CharField(_("键"), max_length=80, unique=True)
+    count = models.PositiveIntegerField(_("次数"), default=0)
+    expires_at = models.DateTimeField(_("过期时间"), db_index=True)
+
+    class Meta:
+        verbose_name = _("访问计数")
+        verbose_name_plural = _("访问计数")
+
+    def __str__(self) -> str:
+        return f"RateCounter#{self.pk}"

@@ -1,8 +1,9 @@
 """The public self-report page, reached by the QR code printed per county and per village.
 
-No login. `/r/<code>/` (the county's or a village's code) shows the form; a submission goes
-to `services.self_report_submit`, which counts it against the client's rate limit, validates
-every field and registers the arrival (or, for the same trip sent again, writes nothing). The
+No login. `/r/<code>/` (the county's or a village's code) shows the form; a submission is
+counted against the client's rate limit, then goes to `services.self_report_submit`, which
+validates every field and stores it for the loop worker to register (or, for the same trip
+sent again, writes nothing). The
 answer is the receipt code, the same page whether the person or the trip was known before:
 the page never says who is registered and never shows a name back.
 
@@ -14,8 +15,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -28,7 +32,7 @@ from fangkong.geo.regions import regions_tree_json
 
 from . import selectors, services
 from .forms import SelfReportForm, apply_domain_error
-from .ratelimit import RateLimited
+from .ratelimit import RateLimited, rate_limit_hit
 
 
 def _grid_choices(division: Division) -> list[Any]:
@@ -55,6 +59,28 @@ def _division(code: str) -> Division:
         raise Http404(_("二维码无效或已停用。")) from None
 
 
+_RECEIPT_SLOT = "@@receipt@@"
+_RECEIPT_PAGES: dict[tuple[str, str], str] = {}
+
+
+def _receipt(request: HttpRequest, division: Division, receipt: str) -> HttpResponse:
+    """The receipt page. It is the same for every submission to this QR code in this language
+    apart from the code (it shows nothing of what was typed, and no token), so it is rendered
+    once per process and the code put into its slot."""
+    key = (division.code, get_language() or "")
+    page = _RECEIPT_PAGES.get(key)
+    if page is None or settings.DEBUG:
+        page = render_to_string(
+            "travel/public_receipt.html",
+            {"division": division, "receipt": _RECEIPT_SLOT},
+            request=request,
+        )
+        if len(_RECEIPT_PAGES) > 5_000:
+            _RECEIPT_PAGES.clear()
+        _RECEIPT_PAGES[key] = page
+    return HttpResponse(page.replace(_RECEIPT_SLOT, receipt))
+
+
 def _rate_limited(request: HttpRequest, division: Division, exc: RateLimited) -> HttpResponse:
     response = render(
         request,
@@ -72,24 +98,22 @@ def _rate_limited(request: HttpRequest, division: Division, exc: RateLimited) ->
 def self_report(request: HttpRequest, code: str) -> HttpResponse:
     division = _division(code)
     if request.method == "POST":
-        # The grid choices matter only when the form is shown again: read them then.
-        form = SelfReportForm(request.POST, grid_choices=[])
-        form.is_valid()  # collects the text; the service decides what is wrong
         try:
-            receipt = services.self_report_submit(
-                data=form.arrival_data(),
-                client_key=client_ip(request) or "",
-                within=division.code,
-            )
+            # Counted first, on its own: refused and invalid submissions count too.
+            rate_limit_hit(scope="selfreport", key=client_ip(request) or "")
         except RateLimited as exc:
             return _rate_limited(request, division, exc)
+        try:
+            receipt = services.self_report_submit(
+                data=SelfReportForm.data_from(request.POST), within=division.code
+            )
         except ValidationFailed as exc:
-            form.set_grid_choices(_grid_choices(division))
+            # Only now is the form built: shown again with what was typed and the errors.
+            form = SelfReportForm(request.POST, grid_choices=_grid_choices(division))
+            form.is_valid()
             apply_domain_error(form, exc)
         else:
-            return render(
-                request, "travel/public_receipt.html", {"division": division, "receipt": receipt}
-            )
+            return _receipt(request, division, receipt)
     else:
         grids = _grid_choices(division)
         form = SelfReportForm(grid_choices=grids)

@@ -1,23 +1,26 @@
-"""A fixed-window rate limit per client, kept in Django's cache.
+"""A fixed-window rate limit per client, counted in the database.
 
 The public self-report page has no login, so a script could submit without end. Each client
 (its IP, `fangkong.core.middleware.client_ip`) may submit `count` times per `seconds`
 (settings.FANGKONG["SELF_REPORT_RATE"], "20/600" by default; env FANGKONG_SELF_REPORT_RATE).
-Over the limit the service raises `RateLimited` and the page answers 429 in Chinese.
+Over the limit the page answers 429 in Chinese, before anything else is looked at.
 
-The window is fixed (counted from the start of the current period of `seconds`), which is one
-cache add + one incr per submission. The count lives in the configured cache: with the
-default per-process memory cache each server process counts on its own; a shared cache
-(Redis, Memcached, the database cache) makes the limit exact across processes.
+The window is fixed (counted from the start of the current period of `seconds`). The count is
+one statement: an upsert on `RateCounter` that returns the new count, exact across every
+worker process of every server (a cache would be per process, or need a service the county's
+intranet may not run), and committed on its own, so that refused and invalid submissions
+count too. The loop worker purges expired counters.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fangkong.core.exceptions import DomainError
@@ -53,18 +56,31 @@ def rate_limit_hit(*, scope: str, key: str, rate: str | None = None) -> None:
     """Count one request of `key` (a client IP) in `scope`; raise RateLimited when over.
 
     `rate` defaults to settings.FANGKONG["SELF_REPORT_RATE"]. The key is hashed so that the
-    cache never holds an IP address in clear."""
+    table never holds an IP address. Call it outside any transaction of the request (the
+    count must survive a refused request)."""
+    from .models import RateCounter
+
     count, seconds = parse_rate(rate or settings.FANGKONG.get("SELF_REPORT_RATE"))
     now = time.time()
     window = int(now // seconds)
     digest = hashlib.sha256(f"{scope}|{key or '-'}".encode()).hexdigest()[:24]
-    cache_key = f"fangkong:rl:{scope}:{digest}:{window}"
-    # add() is atomic and only sets a missing key; incr() is atomic in every cache backend.
-    cache.add(cache_key, 0, timeout=seconds + 1)
-    try:
-        used = cache.incr(cache_key)
-    except ValueError:  # expired between add() and incr()
-        cache.add(cache_key, 1, timeout=seconds + 1)
-        used = 1
+    counter_key = f"{scope}:{digest}:{window}"
+    expires = timezone.now() + dt.timedelta(seconds=seconds + 1)
+    qn = connection.ops.quote_name
+    table, k, n, e = (qn(x) for x in (RateCounter._meta.db_table, "key", "count", "expires_at"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({k}, {n}, {e}) VALUES (%s, 1, %s) "
+            f"ON CONFLICT ({k}) DO UPDATE SET {n} = {table}.{n} + 1 RETURNING {n}",
+            [counter_key, expires],
+        )
+        used = cursor.fetchone()[0]
     if used > count:
         raise RateLimited(retry_after=int((window + 1) * seconds - now) + 1)
+
+
+def rate_counters_purge() -> int:
+    """Delete expired counters (run by the loop worker)."""
+    from .models import RateCounter
+
+    return RateCounter.objects.filter(expires_at__lt=timezone.now()).delete()[0]

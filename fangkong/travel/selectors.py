@@ -19,11 +19,12 @@ from fangkong.accounts.roles import policy_for
 from fangkong.core.exceptions import NotFound
 from fangkong.core.scope import code_in_scope, scope_q, subtree_q, viewer_codes
 from fangkong.core.validators import FormatError
+from fangkong.geo.cache import division_cached
 from fangkong.geo.models import Division
 from fangkong.geo.regions import PLACEHOLDER_CITIES, region_lookup
 from fangkong.policy.selectors import county_root
 
-from .models import AssistRequest, AssistRequestEntry, TravelRegistration
+from .models import AssistRequest, AssistRequestEntry, SelfReport, TravelRegistration
 
 # Province and prefecture codes with their GB/T 2260 table name: "11" -> "110000".
 PROVINCE_DIGITS, CITY_DIGITS = 2, 4
@@ -259,10 +260,8 @@ def access_qr_division(*, viewer: Any, code: str) -> Division:
 
 def public_division(*, code: str) -> Division:
     """The division of a public QR link: the county or one of its villages (no login)."""
-    division = Division.objects.filter(
-        code=code, level__in=[Division.Level.COUNTY, Division.Level.VILLAGE]
-    ).first()
-    if division is None:
+    division = division_cached(code)
+    if division is None or division.level not in (Division.Level.COUNTY, Division.Level.VILLAGE):
         raise NotFound(_("二维码无效或已停用。"))
     return division
 
@@ -278,4 +277,20 @@ def villages_under(*, code: str) -> dict[str, Division]:
     return {
         d.code: d
         for d in Division.objects.filter(subtree_q("code", code), level=Division.Level.VILLAGE)
+    }
+
+
+def self_report_queue(*, viewer: Any, limit: int = 50) -> dict[str, Any] | None:
+    """For county-wide viewers: self-reports still waiting for the task worker, and those it
+    could not register (with the reason, which names fields, never what was typed). None for
+    others: a submission has no grid until it is registered."""
+    if not policy_for(viewer).county_wide:
+        return None
+    pending = SelfReport.objects.filter(status=SelfReport.Status.PENDING)
+    failed = SelfReport.objects.filter(status=SelfReport.Status.FAILED).order_by("-pk")
+    return {
+        "pending": pending.count(),
+        "oldest_pending": pending.order_by("pk").values_list("submitted_at", flat=True).first(),
+        "failed_count": failed.count(),
+        "failed": list(failed.values("receipt_code", "submitted_at", "error")[:limit]),
     }

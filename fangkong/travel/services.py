@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -29,7 +30,7 @@ from fangkong.control.contracts import OrderOutcome, OrderRequest
 from fangkong.control.services import order_propose_bulk
 from fangkong.core import timeutils
 from fangkong.core.audit import audit_record
-from fangkong.core.exceptions import Forbidden, NotFound, ValidationFailed
+from fangkong.core.exceptions import DomainError, Forbidden, NotFound, ValidationFailed
 from fangkong.core.scope import code_in_scope
 from fangkong.core.validators import FormatError
 from fangkong.geo.models import Division
@@ -41,13 +42,12 @@ from fangkong.policy.rules import category_for_arrival, rule_for
 from fangkong.policy.selectors import county_root, edition_in_force, risk_level_at
 
 from . import letters
-from .models import AssistRequest, AssistRequestEntry, Channel, TravelRegistration
+from .models import AssistRequest, AssistRequestEntry, Channel, SelfReport, TravelRegistration
 from .permissions import (
     can_register,
     can_write_assist,
     registers_county_wide,
 )
-from .ratelimit import rate_limit_hit
 from .validation import clean_arrival
 
 # Receipt codes: no 0/O, 1/I/L, so that a code read out over the phone is not misheard.
@@ -560,23 +560,67 @@ def _new_receipt_code() -> str:
     return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(RECEIPT_LENGTH))
 
 
-@transaction.atomic
+def _payload(data: dict[str, Any]) -> dict[str, Any]:
+    """What the person typed, as JSON (dates as ISO text), for the background registration."""
+    return {
+        key: value.isoformat() if isinstance(value, dt.date) else value
+        for key, value in data.items()
+    }
+
+
+def _insert_self_report(
+    *, receipt: str, key: str, payload: dict[str, Any], within: str, now: dt.datetime
+) -> bool:
+    """Store a submission in one statement: INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and
+    SQLite). False when a row with the same dedupe key (or receipt code) exists: no error is
+    raised, so no savepoint is needed, and a submission racing an identical one waits for it
+    on the unique index and then finds it."""
+    fields = {f.name: f for f in SelfReport._meta.concrete_fields}
+    values = {
+        "receipt_code": receipt,
+        "dedupe_key": key,
+        "payload": payload,
+        "within": within,
+        "submitted_at": now,
+        "status": SelfReport.Status.PENDING.value,
+        "error": "",
+    }
+    columns = ", ".join(connection.ops.quote_name(fields[name].column) for name in values)
+    params = [
+        fields[name].get_db_prep_save(value, connection=connection)
+        for name, value in values.items()
+    ]
+    table = connection.ops.quote_name(SelfReport._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(values))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
+            f"ON CONFLICT DO NOTHING RETURNING {connection.ops.quote_name('id')}",
+            params,
+        )
+        return cursor.fetchone() is not None
+
+
 def self_report_submit(
     *,
     data: dict[str, Any],
-    client_key: str,
     now: dt.datetime | None = None,
     within: str | None = None,
     actor: Any = None,
 ) -> str:
     """A self-report from the public QR page; returns the receipt code.
 
-    Counted against the client's rate limit first (RateLimited, 429), then validated
-    (ValidationFailed, nothing written). `within`: the division of the QR code (the county or
-    a village); the destination grid must lie under it. The same trip submitted again
-    (_dedupe_key) answers with the same receipt and writes nothing, so the answer never
-    says whether the person or the trip was known before."""
-    rate_limit_hit(scope="selfreport", key=client_key)
+    The page has counted the request against the client's rate limit before (ratelimit.py).
+    Validated here (ValidationFailed, nothing written). `within`: the division of the QR code
+    (the county or a village); the destination grid must lie under it. The same trip
+    submitted again (_dedupe_key) answers with the same receipt and writes nothing, so the
+    answer never says whether the person or the trip was known before.
+
+    The page does only this much: the submission is stored as a SelfReport in one statement
+    (no explicit transaction: the statement is atomic by itself), and the loop worker (`fangkong loop_worker`) registers the pending ones in batches
+    (self_reports_process) within about a second, so that a county-wide rush of returnees
+    costs the web server little per submission. With FANGKONG["SELF_REPORT_INLINE"] (a
+    single machine without a worker; the tests) it is registered here at once."""
     now = now or timeutils.now()
     today = timezone.localtime(now).date()
     clean, errors = clean_arrival(data, today=today)
@@ -590,32 +634,133 @@ def self_report_submit(
     if errors:
         raise ValidationFailed(errors)
     key = _dedupe_key(clean)
-    existing = TravelRegistration.objects.filter(dedupe_key=key).values_list(
-        "receipt_code", flat=True
-    )
-    for receipt in existing:
-        return receipt
+    payload = _payload(data)
     for _attempt in range(5):
         receipt = _new_receipt_code()
+        if _insert_self_report(
+            receipt=receipt, key=key, payload=payload, within=within or "", now=now
+        ):
+            if settings.FANGKONG.get("SELF_REPORT_INLINE"):
+                with transaction.atomic():
+                    _process_batch([SelfReport.objects.get(receipt_code=receipt)], now=now)
+            return receipt
+        # The same trip was sent before (or at this very moment): answer with its receipt.
+        for known in SelfReport.objects.filter(dedupe_key=key).values_list(
+            "receipt_code", flat=True
+        ):
+            return known
+        # Otherwise the new receipt code was taken: draw another.
+    raise IntegrityError("no free receipt code after 5 attempts")
+
+
+def _process_one(report: SelfReport, *, now: dt.datetime) -> None:
+    """Register one submission on its own (after its batch failed): a failure is recorded on
+    the row with its reason, never lost."""
+    clean, errors = clean_arrival(report.payload, today=timezone.localtime(now).date())
+    if errors:
+        report.status = SelfReport.Status.FAILED
+        report.error = "; ".join(f"{k}: {', '.join(v)}" for k, v in errors.items())[:300]
+        report.processed_at = timeutils.now()
+        report.save(update_fields=["status", "error", "processed_at"])
+        return
+    try:
+        with transaction.atomic():
+            result = _register(
+                actor=None,
+                items=[clean],
+                channel=Channel.SELF_REPORT,
+                now=now,
+                extras=[{"dedupe_key": report.dedupe_key, "receipt_code": report.receipt_code}],
+            )[0]
+    except (DomainError, IntegrityError) as exc:
+        report.status = SelfReport.Status.FAILED
+        report.error = str(getattr(exc, "message", exc))[:300]
+        report.processed_at = timeutils.now()
+        report.save(update_fields=["status", "error", "processed_at"])
+        return
+    report.status = SelfReport.Status.DONE
+    report.registration = result.registration
+    report.payload = {}
+    report.processed_at = timeutils.now()
+    report.save(update_fields=["status", "registration", "payload", "processed_at"])
+
+
+def _process_batch(reports: list[SelfReport], *, now: dt.datetime) -> None:
+    """Register a batch of submissions in one go, or each alone if the batch fails. `now` is
+    when they were submitted: the measure is found, and the grid worker's clock starts, on
+    the day the person reported, not when the worker got to it."""
+    items: list[dict[str, Any]] = []
+    for report in reports:
+        clean, errors = clean_arrival(report.payload, today=timezone.localtime(now).date())
+        if errors:
+            break
+        items.append(clean)
+    results: list[ArrivalResult] | None = None
+    if len(items) == len(reports):
         try:
             with transaction.atomic():
-                _register(
-                    actor=actor,
-                    items=[clean],
+                results = _register(
+                    actor=None,
+                    items=items,
                     channel=Channel.SELF_REPORT,
                     now=now,
-                    extras=[{"dedupe_key": key, "receipt_code": receipt}],
+                    extras=[
+                        {"dedupe_key": r.dedupe_key, "receipt_code": r.receipt_code}
+                        for r in reports
+                    ],
                 )
-        except IntegrityError:
-            # The same trip sent twice at once (the other one won), or a receipt collision.
-            again = TravelRegistration.objects.filter(dedupe_key=key).values_list(
-                "receipt_code", flat=True
-            )
-            for receipt_found in again:
-                return receipt_found
-            continue
-        return receipt
-    raise IntegrityError("no free receipt code after 5 attempts")
+        except (DomainError, IntegrityError):
+            results = None
+    if results is None:
+        for report in reports:
+            _process_one(report, now=now)
+        return
+    for report, result in zip(reports, results, strict=True):
+        report.status = SelfReport.Status.DONE
+        report.registration = result.registration
+    # One UPDATE for the batch (bulk_update's CASE per row cost more than the registering):
+    # each submission finds its registration by the receipt code they share.
+    SelfReport.objects.filter(pk__in=[r.pk for r in reports]).update(
+        status=SelfReport.Status.DONE,
+        payload={},
+        processed_at=timeutils.now(),
+        registration_id=Subquery(
+            TravelRegistration.objects.filter(receipt_code=OuterRef("receipt_code"))
+            .order_by()  # the unique receipt code alone: no sort for the planner to follow
+            .values("pk")
+        ),
+    )
+
+
+@transaction.atomic
+def self_reports_process(*, actor: Any = None, limit: int = 500) -> dict[str, int]:
+    """Register pending self-reports, oldest first, up to `limit`, in batches by day of
+    submission (one person lookup, one insert of registrations, one proposal call each). Rows
+    another worker is already registering are skipped (SKIP LOCKED). If a batch fails, each
+    row is tried alone, and a row that still fails is marked with its reason for the HQ
+    (`/arrivals/`), never lost. The payload (what the person typed) is emptied once the
+    registration holds it."""
+    reports = list(
+        SelfReport.objects.select_for_update(skip_locked=True)
+        .filter(status=SelfReport.Status.PENDING)
+        .order_by("pk")[:limit]
+    )
+    if not reports:
+        return {"done": 0, "failed": 0}
+    by_day: dict[dt.date, list[SelfReport]] = {}
+    for report in reports:
+        by_day.setdefault(timezone.localtime(report.submitted_at).date(), []).append(report)
+    for batch in by_day.values():
+        _process_batch(batch, now=min(r.submitted_at for r in batch))
+    done = sum(1 for r in reports if r.status == SelfReport.Status.DONE)
+    failed = len(reports) - done
+    audit_record(
+        actor=_actor_or_none(actor),
+        verb="travel.self_report.process",
+        target_type="travel.selfreport",
+        data={"done": done, "failed": failed, "first": reports[0].pk, "last": reports[-1].pk},
+    )
+    return {"done": done, "failed": failed}
 
 
 # --- assist requests -------------------------------------------------------------------------

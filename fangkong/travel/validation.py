@@ -20,6 +20,7 @@ from fangkong.core.validators import (
     normalize_plate,
     normalize_train_no,
 )
+from fangkong.geo.cache import division_cached
 from fangkong.geo.models import Division
 from fangkong.geo.regions import region_lookup
 from fangkong.people.models import IdType
@@ -245,7 +246,9 @@ def clean_arrival(
         if not code:
             err("destination_code", _("请选择目的地所在网格"))
         else:
-            division = Division.objects.filter(code=code, level=Division.Level.GRID).first()
+            division = division_cached(code)
+            if division is not None and division.level != Division.Level.GRID:
+                division = None
             if division is None:
                 err("destination_code", _("目的网格不存在：须为本县的小网格"))
             else:

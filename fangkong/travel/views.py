@@ -207,7 +207,12 @@ def arrival_hq(request: HttpRequest) -> HttpResponse:
     if (date_to - date_from).days >= HQ_MAX_DAYS:
         date_from = date_to - dt.timedelta(days=HQ_MAX_DAYS - 1)
     stats = selectors.arrival_stats(viewer=request.user, date_from=date_from, date_to=date_to)
-    context = {"stats": stats, "date_from": date_from, "date_to": date_to}
+    context = {
+        "stats": stats,
+        "date_from": date_from,
+        "date_to": date_to,
+        "queue": selectors.self_report_queue(viewer=request.user),
+    }
     return render(request, "travel/arrival_hq.html", context)
 
 
