@@ -47,7 +47,9 @@ def test_the_hq_declares_an_area_and_sees_the_sweep(live_server, county, users):
             executable_path=str(CHROMIUM), headless=True, args=ARGS
         )
         try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            page = browser.new_context(
+                viewport={"width": 1280, "height": 900}, locale="zh-CN"
+            ).new_page()
             page.set_default_timeout(10_000)
             _login(page, live_server.url, users.commander)
 
@@ -70,7 +72,9 @@ def test_the_hq_declares_an_area_and_sees_the_sweep(live_server, county, users):
             expect(page.locator("[data-testid=hit-table]")).to_contain_text("已提出管控措施")
             _shot(page, "02-sweep")
 
-            phone = browser.new_context(viewport={"width": 375, "height": 812}).new_page()
+            phone = browser.new_context(
+                viewport={"width": 375, "height": 812}, locale="zh-CN"
+            ).new_page()
             _login(phone, live_server.url, users.commander)
             phone.goto(live_server.url + "/risk-areas/")
             expect(phone.locator("[data-testid=risk-table]")).to_contain_text("松榆里社区")
