@@ -9,22 +9,20 @@ through people.presenters.person_display (masked by role).
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.core import timeutils
-from fangkong.core.exceptions import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from fangkong.core.exceptions import Conflict, DomainError, ValidationFailed
+from fangkong.core.pages import staff_page as _page
 from fangkong.core.pagination import paginate
 from fangkong.geo.selectors import division_list
 from fangkong.people.forms import apply_domain_error
@@ -52,21 +50,6 @@ from .permissions import (
 from .presenters import event_display, order_display, step_display, task_display
 
 FILTER_CHOICES_MAX = 300
-
-
-def _page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Login required, never cached (personal data), domain errors as the 404/403 pages."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc.message)) from None
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc.message)) from None
-
-    return login_required(never_cache(wrapper))
 
 
 def _is_htmx(request: HttpRequest) -> bool:

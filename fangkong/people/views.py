@@ -9,25 +9,23 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import content_disposition_header, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.accounts.roles import FULL, policy_for
-from fangkong.core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
+from fangkong.core.exceptions import Conflict, NotFound, ValidationFailed
 from fangkong.core.masking import mask_address, mask_id_number, mask_name, mask_phone
+from fangkong.core.pages import staff_page as _page
 from fangkong.core.pagination import paginate
 from fangkong.geo.selectors import division_list
 
@@ -48,21 +46,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CANDIDATE_LIMIT = 20
 # Above this many divisions in scope, the list filter offers towns and villages only.
 FILTER_CHOICES_MAX = 300
-
-
-def _page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Login required, never cached (personal data), domain errors as the 404/403 pages."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc.message)) from None
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc.message)) from None
-
-    return login_required(never_cache(wrapper))
 
 
 def _require_edit(request: HttpRequest) -> None:

@@ -7,19 +7,17 @@ Each view: parse, selector, one service, render.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from fangkong.core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
+from fangkong.core.exceptions import Conflict, ValidationFailed
+from fangkong.core.pages import staff_page as _page
 from fangkong.core.timeutils import local_today
 
 from . import selectors, services
@@ -37,21 +35,6 @@ from .presenters import (
 )
 
 ACTIVATIONS_SHOWN = 50
-
-
-def _page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Login required; domain errors as the 404/403 pages."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc.message)) from None
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc.message)) from None
-
-    return login_required(wrapper)
 
 
 def _require_manager(request: HttpRequest) -> None:

@@ -9,24 +9,21 @@ sweep counts; the people a sweep found are listed within the viewer's scope, mas
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from fangkong.core.exceptions import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from fangkong.core.exceptions import Conflict, DomainError, ValidationFailed
+from fangkong.core.pages import staff_page as _page
 from fangkong.core.pagination import paginate
 from fangkong.core.timeutils import local_today
 from fangkong.geo.regions import regions_tree_json
@@ -51,21 +48,6 @@ from .sweep import (
 OUTCOME_LABELS = dict(SweepHit.Outcome.choices)
 LEVEL_LABELS = dict(RiskLevel.choices)
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024
-
-
-def _page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Login required, never cached, domain errors as the 404/403 pages."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc.message)) from None
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc.message)) from None
-
-    return login_required(never_cache(wrapper))
 
 
 def _require_manage(request: HttpRequest) -> None:

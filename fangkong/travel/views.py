@@ -9,25 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fangkong.accounts.roles import policy_for
 from fangkong.control.selectors import task_list
 from fangkong.core import timeutils
-from fangkong.core.exceptions import Conflict, Forbidden, NotFound, ValidationFailed
+from fangkong.core.exceptions import Conflict, ValidationFailed
+from fangkong.core.pages import staff_page as _page
 from fangkong.core.pagination import paginate
 from fangkong.geo.models import Division
 from fangkong.geo.selectors import division_list
@@ -49,21 +47,6 @@ from .presenters import arrival_display, assist_display, entry_display
 
 HQ_DEFAULT_DAYS = 14
 HQ_MAX_DAYS = 92
-
-
-def _page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Login required, never cached (personal data), domain errors as the 404/403 pages."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc.message)) from None
-        except Forbidden as exc:
-            raise PermissionDenied(str(exc.message)) from None
-
-    return login_required(never_cache(wrapper))
 
 
 def _require_register(request: HttpRequest) -> None:
