@@ -167,10 +167,13 @@ def _data_migrations_restored(request):
     """A transactional test (live_server, transactional_db) runs on a database that an earlier
     transactional test may have flushed, and a flush also empties what the data migrations
     loaded (the national policy editions). Put them back before such a test."""
-    if not {"transactional_db", "live_server"} & set(request.fixturenames):
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction"))
+    if not (transactional or {"transactional_db", "live_server"} & set(request.fixturenames)):
         yield
         return
-    request.getfixturevalue("transactional_db")
+    if not transactional:
+        request.getfixturevalue("transactional_db")
     from fangkong.policy.models import PolicyEdition
     from fangkong.policy.presets import presets_apply
 

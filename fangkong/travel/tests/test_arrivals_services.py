@@ -369,7 +369,7 @@ def test_requests_over_the_rate_are_refused_for_that_client_only(county):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_same_trip_sent_twice_at_once_gets_one_record_and_one_receipt(county):
     """Two phones (or a double tap) submit the same new trip at the same moment: the unique
     dedupe key lets one win; the other answers with the winner's receipt."""
