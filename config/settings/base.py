@@ -36,6 +36,7 @@ LOCAL_APPS = [
     "fangkong.people",
     "fangkong.policy",
     "fangkong.control",
+    "fangkong.places",
     "fangkong.travel",
     "fangkong.reports",
     "fangkong.demo",

@@ -20,8 +20,12 @@ from fangkong.accounts.api import router as accounts_router
 from fangkong.control.api import router as control_router
 from fangkong.geo.api import router as geo_router
 from fangkong.people.api import router as people_router
+from fangkong.places.api import router as places_router
+from fangkong.places.api_checkins import router as checkins_router
 from fangkong.policy.api import router as policy_router
 from fangkong.travel.api import router as travel_router
+from fangkong.travel.api_checkpoints import router as checkpoints_router
+from fangkong.travel.api_passages import router as passages_router
 from fangkong.travel.api_risk import router as risk_router
 
 from . import errors
@@ -136,3 +140,7 @@ api.add_router("", policy_router)
 api.add_router("", risk_router)
 api.add_router("", travel_router)
 api.add_router("", control_router)
+api.add_router("", places_router)
+api.add_router("", checkins_router)
+api.add_router("", checkpoints_router)
+api.add_router("", passages_router)

@@ -26,6 +26,7 @@ from fangkong.geo.selectors import (
     division_ancestors,
     division_viewer_roots,
 )
+from fangkong.travel.selectors_checkpoints import gaps_for_leader
 
 from .forms import TARGET_LABELS, VERB_LABELS, AuditFilterForm
 from .selectors import (
@@ -97,6 +98,9 @@ def home(request: HttpRequest) -> HttpResponse:
             "more_roots": max(0, len(roots) - HOME_MAX_ROOTS),
             "home_kind": _home_kind(request.user),
             "policy": policy_for(request.user),
+            # Checkpoints of the viewer (as their leader, or in the roster keepers' scope)
+            # with hours nobody is on duty in the next 48 hours.
+            "duty_gaps": gaps_for_leader(user=request.user),
         },
     )
 

@@ -367,3 +367,203 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"RateCounter#{self.pk}"
+
+
+class Checkpoint(TimeStampedModel):
+    """排查关口: a manned point at a highway exit, a road, a station or a village entrance."""
+
+    class Kind(models.TextChoices):
+        HIGHWAY_EXIT = "highway_exit", _("高速公路出口")
+        ROAD = "road", _("国道、省道")
+        BUS_STATION = "bus_station", _("汽车站")
+        RAILWAY_STATION = "railway_station", _("火车站")
+        VILLAGE_ENTRANCE = "village_entrance", _("村口")
+        OTHER = "other", _("其他")
+
+    name = models.CharField(_("卡口名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    division = models.ForeignKey(
+        "geo.Division", verbose_name=_("所在区划"), on_delete=models.PROTECT, related_name="+"
+    )
+    location = models.CharField(_("位置"), max_length=200, blank=True)
+    responsible_unit = models.CharField(_("责任单位"), max_length=100, blank=True)
+    leader_name = models.CharField(_("责任领导"), max_length=50, blank=True)
+    leader_phone = models.CharField(_("责任领导电话"), max_length=20, blank=True)
+    leader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("责任领导账号"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    active = models.BooleanField(_("运行中"), default=True)
+
+    class Meta:
+        verbose_name = _("卡口")
+        verbose_name_plural = _("卡口")
+        ordering = ["division_id", "name", "pk"]
+
+    def __str__(self) -> str:
+        return f"Checkpoint#{self.pk}"
+
+
+class DutyShift(models.Model):
+    """值守排班: a named person on duty at a checkpoint from one time to another."""
+
+    checkpoint = models.ForeignKey(
+        Checkpoint, verbose_name=_("卡口"), on_delete=models.CASCADE, related_name="shifts"
+    )
+    starts_at = models.DateTimeField(_("开始时间"))
+    ends_at = models.DateTimeField(_("结束时间"))
+    staff_name = models.CharField(_("值守人员"), max_length=50)
+    staff_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("账号"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    is_volunteer = models.BooleanField(_("志愿者"), default=False)
+    post = models.CharField(_("岗位（如党员先锋岗）"), max_length=50, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("排班人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("值守班次")
+        verbose_name_plural = _("值守班次")
+        ordering = ["checkpoint_id", "starts_at", "pk"]
+        indexes = [
+            models.Index(fields=["checkpoint", "starts_at", "ends_at"], name="dutyshift_time_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="dutyshift_ends_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"DutyShift#{self.pk}"
+
+
+class CheckpointPassage(models.Model):
+    """过卡登记: one vehicle (or person on foot) passing a checkpoint, with its occupants."""
+
+    class Direction(models.TextChoices):
+        IN = "in", _("进入")
+        OUT = "out", _("离开")
+
+    checkpoint = models.ForeignKey(
+        Checkpoint,
+        verbose_name=_("卡口"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # passage_checkpoint_idx
+    )
+    direction = models.CharField(_("方向"), max_length=4, choices=Direction.choices, default="in")
+    plate = models.CharField(_("车牌号"), max_length=12, blank=True)
+    vehicle_type = models.CharField(_("车辆类型"), max_length=20, blank=True)
+    origin_code = models.CharField(_("来源地区划代码"), max_length=20, blank=True)
+    origin_name = models.CharField(_("来源地"), max_length=200, blank=True)
+    destination_division = models.ForeignKey(
+        "geo.Division",
+        verbose_name=_("目的网格"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    destination_address = models.CharField(_("目的地址"), max_length=200, blank=True)
+    purpose = models.CharField(_("事由"), max_length=100, blank=True)
+    passed_at = models.DateTimeField(_("过卡时间"))
+    flagged = models.BooleanField(_("有需处置人员"), default=False)
+    idempotency_key = models.CharField(_("幂等键"), max_length=64, unique=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("过卡登记")
+        verbose_name_plural = _("过卡登记")
+        ordering = ["-passed_at", "-pk"]
+        indexes = [
+            models.Index(fields=["checkpoint", "passed_at"], name="passage_checkpoint_idx"),
+            models.Index(fields=["plate", "passed_at"], name="passage_plate_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"CheckpointPassage#{self.pk}"
+
+
+class PassageOccupant(models.Model):
+    """A driver or passenger of a passage. Flagged (from a risk area, or a fever) occupants
+    become arrivals in the loop (`arrival`), addressed to the destination grid."""
+
+    class Flag(models.TextChoices):
+        NONE = "", _("无")
+        RISK_AREA = "risk_area", _("来自风险地区")
+        FEVER = "fever", _("发热")
+        BOTH = "both", _("来自风险地区且发热")
+
+    passage = models.ForeignKey(
+        CheckpointPassage,
+        verbose_name=_("过卡登记"),
+        on_delete=models.CASCADE,
+        related_name="occupants",
+    )
+    seq = models.PositiveSmallIntegerField(_("序号"))
+    person = models.ForeignKey(
+        "people.Person",
+        verbose_name=_("人员"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    name = models.CharField(_("姓名"), max_length=50)
+    id_type = models.CharField(_("证件类型"), max_length=24, default="resident_id")
+    id_number = models.CharField(_("证件号码"), max_length=32)
+    phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    temperature = models.DecimalField(_("体温（℃）"), max_digits=3, decimal_places=1)
+    risk_level = models.CharField(
+        _("来源地风险等级"), max_length=8, choices=RiskLevel.choices, blank=True
+    )
+    flag = models.CharField(_("提示"), max_length=10, choices=Flag.choices, blank=True)
+    arrival = models.ForeignKey(
+        TravelRegistration,
+        verbose_name=_("来返报备"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("过卡人员")
+        verbose_name_plural = _("过卡人员")
+        ordering = ["passage_id", "seq"]
+        indexes = [models.Index(fields=["id_number"], name="occupant_id_number_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["passage", "seq"], name="occupant_one_per_seat"),
+            models.CheckConstraint(
+                condition=Q(temperature__gte=34) & Q(temperature__lte=43),
+                name="occupant_temperature_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"PassageOccupant#{self.pk}"

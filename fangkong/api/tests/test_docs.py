@@ -63,6 +63,24 @@ PATHS = {
     "/api/v1/loop/steps/{step_id}/complete",
     "/api/v1/loop/overview",
     "/api/v1/loop/settings",
+    # issue 5: checkpoints and duty shifts, passages, places, venue-code check-ins
+    "/api/v1/checkpoints",
+    "/api/v1/checkpoints/coverage",
+    "/api/v1/checkpoints/{checkpoint_id}",
+    "/api/v1/checkpoints/{checkpoint_id}/shifts",
+    "/api/v1/checkpoints/{checkpoint_id}/shifts/{shift_id}",
+    "/api/v1/checkpoints/{checkpoint_id}/passages",
+    "/api/v1/passages",
+    "/api/v1/passages/counts",
+    "/api/v1/passages/{passage_id}",
+    "/api/v1/places",
+    "/api/v1/places/stay-rules",
+    "/api/v1/places/{place_id}",
+    "/api/v1/places/{place_id}/close",
+    "/api/v1/places/{place_id}/poster.pdf",
+    "/api/v1/places/{place_id}/poster.png",
+    "/api/v1/checkins",
+    "/api/v1/checkins/{checkin_id}/checkout",
 }
 
 
@@ -165,6 +183,49 @@ def test_issue4_operations_document_their_answers_and_inputs(db):
         }, paged
 
 
+def test_issue5_operations_document_their_answers_and_inputs(db):
+    schema = Client().get("/api/v1/openapi.json").json()
+    paths = schema["paths"]
+    components = schema["components"]["schemas"]
+
+    # The venue-code platform posts one check-in, or a batch as {"items": [...]}.
+    post = paths["/api/v1/checkins"]["post"]
+    body = post["requestBody"]["content"]["application/json"]["schema"]
+    inputs = {_ref_name(option) for option in body["anyOf"]}
+    assert inputs == {"CheckInIn", "CheckInBatchIn"}
+    batch = components["CheckInBatchIn"]
+    assert batch["required"] == ["items"]
+    assert batch["properties"]["items"]["items"]["$ref"] == "#/components/schemas/CheckInIn"
+    assert set(components["CheckInIn"]["required"]) == {"place_code", "name", "id_number"}
+    for model in ("CheckInIn", "CheckInBatchIn"):
+        assert components[model]["additionalProperties"] is False, model
+    assert set(post["responses"]) >= {"200", "201", "400", "401", "403"}
+    for status in ("200", "201"):
+        answer = post["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+        assert answer == "#/components/schemas/BulkOut", status
+    assert set(components["BulkOut"]["properties"]) == {"created", "duplicates", "errors"}
+
+    # A passage: 201 when registered, 200 (the same passage) when the key is sent again.
+    register = paths["/api/v1/checkpoints/{checkpoint_id}/passages"]["post"]
+    assert set(register["responses"]) >= {"200", "201", "400", "401", "403", "404", "409"}
+    for status in ("200", "201"):
+        answer = register["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+        assert answer == "#/components/schemas/PassageOut", status
+    assert "idempotency_key" in components["PassageIn"]["properties"]
+    assert components["PassageIn"]["additionalProperties"] is False
+
+    delete = paths["/api/v1/checkpoints/{checkpoint_id}/shifts/{shift_id}"]["delete"]
+    assert set(delete["responses"]) >= {"204", "401", "403", "404", "409"}
+    for paged in ("PagedCheckpointOut", "PagedPassageOut", "PagedPlaceOut", "PagedCheckInOut"):
+        assert set(components[paged]["properties"]) == {
+            "count",
+            "page",
+            "page_size",
+            "pages",
+            "results",
+        }, paged
+
+
 API_MODULES = (
     "fangkong.accounts.api",
     "fangkong.geo.api",
@@ -175,6 +236,10 @@ API_MODULES = (
     "fangkong.control.api",
     "fangkong.api.routes_divisions",
     "fangkong.api.routes_imports",
+    "fangkong.travel.api_checkpoints",
+    "fangkong.travel.api_passages",
+    "fangkong.places.api",
+    "fangkong.places.api_checkins",
 )
 
 

@@ -531,3 +531,20 @@ def test_audit_page_query_count_is_constant(login, users, county, django_assert_
         response = client.get(reverse("reports:audit"))
 
     assert response.status_code == 200
+
+
+def test_the_home_page_flags_checkpoints_nobody_mans_to_their_leader(county, users, login):
+    """A checkpoint led by the town officer, with no shift in the next 48 hours."""
+    from fangkong.travel.models import Checkpoint
+
+    Checkpoint.objects.create(
+        name="齐镇高速出口",
+        kind="highway_exit",
+        division=county.town_a,
+        leader=users.town_officer,
+    )
+    page = login(users.town_officer).get("/").content.decode()
+    assert 'id="duty-gaps"' in page
+    assert "/checkpoints/coverage/" in page
+    page = login(users.grid_worker).get("/").content.decode()
+    assert 'id="duty-gaps"' not in page
