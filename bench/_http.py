@@ -172,6 +172,7 @@ class LoadResult:
     latency: dict[str, float]
     statuses: Counter[int] = field(default_factory=Counter)
     error_samples: list[str] = field(default_factory=list)
+    samples_ms: list[float] = field(default_factory=list, repr=False)
 
     def figures(self, prefix: str = "") -> dict[str, Any]:
         return {
@@ -288,4 +289,41 @@ def run_load(
         latency=percentiles(latencies),
         statuses=statuses,
         error_samples=failures[:3],
+        samples_ms=latencies,
     )
+
+
+def merged(results: list[LoadResult]) -> LoadResult:
+    """Several runs of the same load as one: requests over the total seconds."""
+    latencies = [ms for r in results for ms in r.samples_ms]
+    seconds = sum(r.seconds for r in results)
+    statuses: Counter[int] = Counter()
+    for r in results:
+        statuses.update(r.statuses)
+    return LoadResult(
+        requests=len(latencies),
+        errors=sum(r.errors for r in results),
+        seconds=seconds,
+        rps=len(latencies) / seconds,
+        latency=percentiles(latencies),
+        statuses=statuses,
+        error_samples=[e for r in results for e in r.error_samples][:3],
+        samples_ms=latencies,
+    )
+
+
+def run_interleaved(
+    port: int, first: Client, second: Client, *, seconds: float, rounds: int = 5
+) -> tuple[LoadResult, LoadResult]:
+    """The two loads in alternating slices (first, second, first, ...), each `seconds` in all:
+    on a shared, noisy machine both meet the same background, so their ratio is fair."""
+    slice_s = seconds / rounds
+    a: list[LoadResult] = []
+    b: list[LoadResult] = []
+    for _ in range(rounds):
+        a.append(run_load(port, first, seconds=slice_s, warmup=0.5))
+        b.append(run_load(port, second, seconds=slice_s, warmup=0.5))
+        for client in (first, second):  # a client that must not repeat itself moves on
+            if hasattr(client, "next_slice"):
+                client.next_slice()
+    return merged(a), merged(b)

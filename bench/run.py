@@ -30,14 +30,17 @@ from _common import (
 
 HERE = Path(__file__).resolve().parent
 # search, coverage, sweep and selfreport reuse the seeded DB (sweep removes what it adds;
-# selfreport adds arrivals and people, so it comes after the others that count on the seed);
-# import_people re-seeds it and runs last.
+# selfreport adds arrivals and people, so it comes after the others that count on the seed;
+# checkins and passages add places, checkpoints, check-ins, passages and arrivals, so they come
+# after it); import_people re-seeds it and runs last.
 SCRIPTS = (
     "seed.py",
     "search.py",
     "coverage.py",
     "sweep.py",
     "selfreport.py",
+    "checkins.py",
+    "passages.py",
     "import_people.py",
 )
 

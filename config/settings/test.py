@@ -20,4 +20,4 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # Every test builds its own divisions: no division outlives its test in a process cache.
 # Self-reports are registered within the request (no loop worker runs in the tests; the
 # queue itself is tested with the setting off).
-FANGKONG = {**FANGKONG, "DIVISION_CACHE_SECONDS": 0, "SELF_REPORT_INLINE": True}  # noqa: F405
+FANGKONG = {**FANGKONG, "PUBLIC_CACHE_SECONDS": 0, "SELF_REPORT_INLINE": True}  # noqa: F405

@@ -42,12 +42,17 @@ from fangkong.geo.models import Division
 from fangkong.geo.services import division_import_national
 from fangkong.people.bulk import insert_rows, reset_sequences
 from fangkong.people.models import Household, Person, PersonRevision
+from fangkong.places.models import CheckIn, Place
 from fangkong.policy.models import EditionActivation, PolicyEdition, RiskArea, RiskLevel
 from fangkong.policy.services import edition_activate, risk_area_create
 from fangkong.travel.models import (
     AssistRequest,
     AssistRequestEntry,
     Channel,
+    Checkpoint,
+    CheckpointPassage,
+    DutyShift,
+    PassageOccupant,
     SelfReport,
     SweepHit,
     SweepRun,
@@ -147,9 +152,16 @@ def _delete_all(model: type[models.Model]) -> None:
         cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
 
 
-# What the closed loop hangs on people and small grids (arrivals, measures, inbox tasks,
-# sweeps) and the demo's policy set-up, children first: a reset removes them with the people.
+# What the closed loop hangs on people and small grids (checkpoint passages and duty, key
+# places and their check-ins, arrivals, measures, inbox tasks, sweeps) and the demo's policy
+# set-up, children first: a reset removes them with the people and the small grids.
 LOOP_MODELS: tuple[type[models.Model], ...] = (
+    PassageOccupant,
+    CheckpointPassage,
+    DutyShift,
+    Checkpoint,
+    CheckIn,
+    Place,
     SelfReport,
     SweepHit,
     SweepRun,

@@ -1,7 +1,7 @@
 """A short-lived in-process cache of divisions, for hot public paths (the self-report page
 looks up its QR's village and the chosen grid on every submission).
 
-Only hits are kept, for FANGKONG["DIVISION_CACHE_SECONDS"] (60 s; 0 turns it off, as the test
+Only hits are kept, for FANGKONG["PUBLIC_CACHE_SECONDS"] (60 s; 0 turns it off, as the test
 settings do): a division created a moment ago is found at once, a renamed or removed one is
 seen within a minute. Returned objects are shared: read them, never change them.
 """
@@ -19,7 +19,7 @@ _CACHE: dict[str, tuple[float, Division]] = {}
 
 
 def division_cached(code: str) -> Division | None:
-    ttl = settings.FANGKONG.get("DIVISION_CACHE_SECONDS", 60)
+    ttl = settings.FANGKONG.get("PUBLIC_CACHE_SECONDS", 60)
     now = time.monotonic()
     if ttl:
         hit = _CACHE.get(code)

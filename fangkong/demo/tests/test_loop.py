@@ -8,6 +8,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from fangkong.accounts.models import User
 from fangkong.accounts.roles import Role
@@ -25,9 +26,16 @@ from fangkong.demo.services import (
 )
 from fangkong.geo.models import Division
 from fangkong.people.models import Person
+from fangkong.places.models import Place
 from fangkong.policy.models import EditionActivation, PolicyEdition, RiskArea
 from fangkong.policy.selectors import downgrade_for, edition_in_force
-from fangkong.travel.models import Channel, SweepRun, TravelRegistration
+from fangkong.travel.models import (
+    Channel,
+    Checkpoint,
+    CheckpointPassage,
+    SweepRun,
+    TravelRegistration,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +154,20 @@ def test_reset_wipes_the_loop_and_the_command_seeds_it_again():
     first = TravelRegistration.objects.count()
     assert first == 6
     assert RiskArea.objects.count() == len(DEMO_RISK_AREAS) + 2
+    # A checkpoint passage bound for a small grid, and a key place in one: the reset removes
+    # them with the small grids instead of failing on them.
+    grid = Division.objects.filter(level=Division.Level.GRID).order_by("code").first()
+    checkpoint = Checkpoint.objects.create(name="卡口", kind="road", division=grid.parent)
+    CheckpointPassage.objects.create(
+        checkpoint=checkpoint,
+        destination_division=grid,
+        passed_at=timezone.now(),
+        idempotency_key="demo-reset",
+    )
+    Place.objects.create(code="DEMO2345", name="市场", kind="market", division=grid, address="x")
     call_command("seed", "--people", "1300", "--seed", "5", "--reset", stdout=out, stderr=err)
+    assert not CheckpointPassage.objects.exists()
+    assert not Place.objects.exists()
     assert Person.objects.count() == 1300
     assert TravelRegistration.objects.count() == round(1300 * 0.005)
     assert RiskArea.objects.count() == len(DEMO_RISK_AREAS) + 2
