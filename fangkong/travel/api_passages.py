@@ -154,10 +154,15 @@ def register_passage(request: HttpRequest, checkpoint_id: int, payload: PassageI
         data=data,
         idempotency_key=body_key or header,
     )
+    if result.created:  # drawn from what was just written: no second read
+        body = passage_display(
+            viewer=request.auth, passage=result.passage, occupants=result.occupants
+        )
+        return Status(201, body)
     passage = selectors_passages.access_passage_by_id(
         viewer=request.auth, passage_id=result.passage.pk
     )
-    return Status(201 if result.created else 200, _present(request, passage))
+    return Status(200, _present(request, passage))
 
 
 @router.get(

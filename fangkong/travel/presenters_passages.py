@@ -39,7 +39,10 @@ def occupant_display(
     }
 
 
-def passage_display(*, viewer: Any, passage: CheckpointPassage) -> dict[str, Any]:
+def passage_display(
+    *, viewer: Any, passage: CheckpointPassage, occupants: list[PassageOccupant] | None = None
+) -> dict[str, Any]:
+    """`occupants`: given when the caller holds them already (a passage just written)."""
     policy = policy_for(viewer)
     address = passage.destination_address
     return {
@@ -64,6 +67,6 @@ def passage_display(*, viewer: Any, passage: CheckpointPassage) -> dict[str, Any
         "flagged": passage.flagged,
         "occupants": [
             occupant_display(viewer=viewer, occupant=o, passage=passage)
-            for o in passage.occupants.all()
+            for o in (passage.occupants.all() if occupants is None else occupants)
         ],
     }

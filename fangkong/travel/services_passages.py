@@ -53,6 +53,9 @@ class PassageResult:
     created: bool
     flagged: list[PassageOccupant] = field(default_factory=list)
     arrivals: list[ArrivalResult] = field(default_factory=list)
+    # Every occupant of a new passage, as written (the answer is drawn from them without
+    # reading the passage back); empty on a retry.
+    occupants: list[PassageOccupant] = field(default_factory=list)
 
 
 # --- the arrivals of flagged occupants ---------------------------------------------------
@@ -241,5 +244,9 @@ def passage_register(
         },
     )
     return PassageResult(
-        passage=passage, created=True, flagged=[r for r in rows if r.flag], arrivals=arrivals
+        passage=passage,
+        created=True,
+        flagged=[r for r in rows if r.flag],
+        arrivals=arrivals,
+        occupants=rows,
     )
