@@ -503,6 +503,8 @@ class CheckpointPassage(models.Model):
         indexes = [
             models.Index(fields=["checkpoint", "passed_at"], name="passage_checkpoint_idx"),
             models.Index(fields=["plate", "passed_at"], name="passage_plate_idx"),
+            # The retroactive sweep: passages from a region within a window.
+            models.Index(fields=["origin_code", "passed_at"], name="passage_origin_idx"),
         ]
 
     def __str__(self) -> str:

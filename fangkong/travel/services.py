@@ -299,9 +299,11 @@ def _register(
     assist_request: AssistRequest | None = None,
     import_job: Any = None,
     extras: list[dict[str, Any]] | None = None,
+    propose: bool = True,
 ) -> list[ArrivalResult]:
     """Register clean arrivals (clean_arrival's output): people, registrations, rule lookup,
-    outgoing assist entries, and one order_propose_bulk call for the rest."""
+    outgoing assist entries, and one order_propose_bulk call for the rest (unless `propose`
+    is False: the caller, the retroactive sweep, proposes them itself)."""
     now = now or timeutils.now()
     today = timezone.localtime(now).date()
     divisions: dict[str, Division] = {
@@ -430,7 +432,7 @@ def _register(
     if entries:
         AssistRequestEntry.objects.bulk_create(entries)
     outcomes: list[OrderOutcome | None] = [None] * len(registrations)
-    if requests:
+    if requests and propose:
         proposed = order_propose_bulk(actor=_actor_or_none(actor), requests=requests, now=now)
         changed: list[TravelRegistration] = []
         for index, outcome in zip(inside, proposed, strict=True):
@@ -526,11 +528,13 @@ def arrival_register_bulk(
     now: dt.datetime | None = None,
     assist_request: AssistRequest | None = None,
     import_job: Any = None,
+    propose: bool = True,
 ) -> list[ArrivalResult]:
     """Register many arrivals already cleaned by `clean_arrival` (an importer's batch, whose
     rows it has validated and whose destinations it has checked against the actor's scope):
     people found in one query and created in one insert, registrations in one insert, and
-    one order_propose_bulk call for the whole batch."""
+    one order_propose_bulk call for the whole batch (`propose` False: none; the sweep turns
+    checkpoint passages into arrivals and proposes for them with the rest of its hits)."""
     _check_actor(actor, channel)
     if not items:
         return []
@@ -541,6 +545,7 @@ def arrival_register_bulk(
         now=now,
         assist_request=assist_request,
         import_job=import_job,
+        propose=propose,
     )
 
 

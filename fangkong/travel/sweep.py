@@ -63,8 +63,17 @@ from fangkong.policy.rules import (
 from fangkong.policy.selectors import edition_in_force
 from fangkong.policy.services import risk_area_create, risk_area_update
 
-from .models import SweepHit, SweepRun, TravelRegistration
-from .services import OutgoingEntry, assist_outgoing_add
+from .models import (
+    Channel,
+    CheckpointPassage,
+    PassageOccupant,
+    SweepHit,
+    SweepRun,
+    Transport,
+    TravelRegistration,
+)
+from .services import OutgoingEntry, arrival_register_bulk, assist_outgoing_add
+from .validation import clean_arrival
 
 # Who may run sweeps (and declare, change, end risk areas): the HQ and administrators.
 MANAGE_ROLES = frozenset({Role.COMMANDER, Role.ADMIN})
@@ -336,6 +345,7 @@ def _run(
     sweep.save(force_insert=True)
     hits: list[_Hit] = []
     if window_from <= window_to:
+        _passages_into_arrivals(actor=actor, area=area, window=(window_from, window_to))
         hits = _sweep_hits(
             actor=actor,
             area=area,
@@ -372,6 +382,64 @@ def _run(
         },
     )
     return sweep
+
+
+def _passages_into_arrivals(*, actor: Any, area: RiskArea, window: tuple[dt.date, dt.date]) -> int:
+    """Checkpoint passages are part of what the sweep looks back over: an occupant who came
+    in from the area while it was designated, bound for a grid of the county, and who was not
+    flagged at the barrier (so never became an arrival), becomes one now, without a measure;
+    the sweep then proposes for them like for every other hit. Passages carry no street
+    address, so an area narrowed by a detail (a compound, a building) does not match them."""
+    if _detail_text(area.detail or ""):
+        return 0
+    start = timezone.make_aware(dt.datetime.combine(window[0], dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(window[1] + dt.timedelta(days=1), dt.time.min))
+    occupants = list(
+        PassageOccupant.objects.filter(
+            subtree_q("passage__origin_code", area.region_code),
+            arrival__isnull=True,
+            passage__direction=CheckpointPassage.Direction.IN,
+            passage__destination_division__isnull=False,
+            passage__passed_at__gte=start,
+            passage__passed_at__lt=end,
+        )
+        .select_related("passage")
+        .order_by("pk")
+    )
+    items: list[dict[str, Any]] = []
+    kept: list[PassageOccupant] = []
+    for occupant in occupants:
+        passage = occupant.passage
+        day = timezone.localtime(passage.passed_at).date()
+        clean, errors = clean_arrival(
+            {
+                "name": occupant.name,
+                "id_type": occupant.id_type,
+                "id_number": occupant.id_number,
+                "phone": occupant.phone,
+                "origin_code": passage.origin_code,
+                "left_on": day,
+                "arrived_on": day,
+                "transport": Transport.CAR if passage.plate else Transport.OTHER,
+                "vehicle_no": passage.plate,
+                "destination_code": passage.destination_division_id,
+                "destination_address": passage.destination_address or "-",
+            },
+            today=day,
+            from_list=True,
+        )
+        if not errors:  # checked at the barrier; a grid removed since is the only way out
+            items.append(clean)
+            kept.append(occupant)
+    if not items:
+        return 0
+    results = arrival_register_bulk(
+        actor=actor, items=items, channel=Channel.CHECKPOINT, propose=False
+    )
+    for occupant, result in zip(kept, results, strict=True):
+        occupant.arrival = result.registration
+    PassageOccupant.objects.bulk_update(kept, ["arrival"], batch_size=500)
+    return len(kept)
 
 
 def _sweep_hits(

@@ -461,3 +461,71 @@ def test_sweep_seconds_and_window_are_recorded(county, users, edition):
     assert sweep.seconds >= 0
     assert sweep.window_to == TODAY
     assert isinstance(sweep.started_at, dt.datetime)
+
+
+def test_an_unflagged_checkpoint_passage_from_the_area_is_swept_into_the_loop(
+    county, users, edition
+):
+    """A car came in through a checkpoint from 朝阳区 two days ago, before the area was
+    declared: nobody was flagged, so nobody became an arrival then. The sweep finds its
+    occupant bound for grid A and puts them into the loop; an outbound passage and a passage
+    from elsewhere are left alone."""
+    from django.utils import timezone
+
+    from fangkong.core.tests.idgen import make_resident_id
+    from fangkong.travel.models import (
+        Checkpoint,
+        CheckpointPassage,
+        PassageOccupant,
+        TravelRegistration,
+    )
+
+    checkpoint = Checkpoint.objects.create(name="卡口", kind="highway_exit", division=county.root)
+    when = timezone.now() - dt.timedelta(days=2)
+
+    def passage(key, origin, direction="in"):
+        row = CheckpointPassage.objects.create(
+            checkpoint=checkpoint,
+            direction=direction,
+            plate="京A12345",
+            origin_code=origin,
+            origin_name="x",
+            destination_division=county.grid_a,
+            destination_address="一组9号",
+            passed_at=when,
+            idempotency_key=key,
+        )
+        return PassageOccupant.objects.create(
+            passage=row,
+            seq=1,
+            name="车上人",
+            id_number=make_resident_id("110105", dt.date(1988, 1, 1), len(key)),
+            temperature="36.5",
+        )
+
+    came_in = passage("in-1", "110105")
+    went_out = passage("out-22", "110105", direction="out")
+    elsewhere = passage("in-333", "310115")
+
+    _area, sweep = _declare(users)
+
+    came_in.refresh_from_db()
+    assert came_in.arrival is not None
+    registration = came_in.arrival
+    assert registration.channel == "checkpoint"
+    assert registration.destination_division_id == county.grid_a.code
+    hit = SweepHit.objects.get(sweep=sweep, arrival=registration)
+    assert hit.outcome == "proposed"
+    assert ControlOrder.objects.get(pk=hit.order_id).category == "high_risk_arrival"
+    assert LoopTask.objects.filter(order_id=hit.order_id, division=county.grid_a).exists()
+    for other in (went_out, elsewhere):
+        other.refresh_from_db()
+        assert other.arrival is None
+    risk_area_declare(  # narrowed to a compound: passages carry no address, none is added
+        actor=users.commander,
+        level="high",
+        region_code="110105",
+        start_date=days(-6),
+        detail="松榆里",
+    )
+    assert TravelRegistration.objects.filter(channel="checkpoint").count() == 1
