@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
-
-import pytest
 
 from conftest import PASSWORD
 from fangkong.control.models import ControlOrder, LoopTask
@@ -23,33 +20,19 @@ from fangkong.policy.models import PolicyEdition
 from fangkong.policy.services import edition_activate
 from fangkong.travel.models import TravelRegistration
 from fangkong.travel.sweep import risk_area_declare
+from tests.browser.support import BROWSER, launch, phone_page, shot, sync_api
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-component-update"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="浏览器测试已跳过：未安装 /usr/bin/chromium"),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is missing")
+pytestmark = BROWSER
 
 ARRIVING_ID = make_resident_id("610326", dt.date(1993, 4, 12), 27)
 
 
 def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"arrival-loop-{name}.png"), full_page=True)
+    shot(page, f"arrival-loop-{name}")
 
 
 def _phone(browser):
-    context = browser.new_context(
-        viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True, has_touch=True
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return page
+    return phone_page(browser)
 
 
 def test_an_arrival_goes_from_the_qr_page_to_an_active_order(live_server, county, users):
@@ -69,9 +52,7 @@ def test_an_arrival_goes_from_the_qr_page_to_an_active_order(live_server, county
     )
     expect = sync_api.expect
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch(playwright)
         try:
             # 1. The resident scans the village's QR code and reports.
             page = _phone(browser)

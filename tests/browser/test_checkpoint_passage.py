@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
-
-import pytest
 
 from conftest import PASSWORD
 from fangkong.accounts.models import User
@@ -25,34 +22,20 @@ from fangkong.policy.models import PolicyEdition
 from fangkong.policy.services import edition_activate
 from fangkong.travel.models import Checkpoint, CheckpointPassage, TravelRegistration
 from fangkong.travel.sweep import risk_area_declare
+from tests.browser.support import BROWSER, launch, phone_page, shot, sync_api
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-component-update"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="浏览器测试已跳过：未安装 /usr/bin/chromium"),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is missing")
+pytestmark = BROWSER
 
 DRIVER_ID = make_resident_id("330106", dt.date(1979, 6, 1), 13)
 PASSENGER_ID = make_resident_id("330106", dt.date(1990, 9, 9), 24)
 
 
 def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"checkpoint-passage-{name}.png"), full_page=True)
+    shot(page, f"checkpoint-passage-{name}")
 
 
 def _phone(browser):
-    context = browser.new_context(
-        viewport={"width": 375, "height": 812}, locale="zh-CN", is_mobile=True, has_touch=True
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return page
+    return phone_page(browser)
 
 
 def _log_in(page, url: str, user) -> None:
@@ -96,9 +79,7 @@ def test_a_feverish_passenger_goes_from_the_barrier_to_the_grid_workers_inbox(
     )
     expect = sync_api.expect
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch(playwright)
         try:
             # 1. Checkpoint staff register a car from Hangzhou (no risk area) with two people.
             page = _phone(browser)

@@ -8,37 +8,23 @@ var/screenshots/ (git-ignored).
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
-
-import pytest
 
 from conftest import PASSWORD
 from fangkong.control.models import ControlOrder
 from fangkong.core import timeutils
+from tests.browser.support import BROWSER, assert_fits_phone, launch, shot, sync_api
 
 from .factories import propose
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-component-update"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="浏览器测试已跳过：未安装 /usr/bin/chromium"),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is missing")
+pytestmark = BROWSER
 
 
 def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"loop-{name}.png"), full_page=True)
+    shot(page, f"loop-{name}")
 
 
 def _fits(page) -> None:
-    """Nothing wider than the phone: no sideways scrolling."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 375, f"page is {width} px wide"
+    assert_fits_phone(page)
 
 
 def test_grid_worker_puts_the_measure_in_place_from_a_phone(live_server, users, people, v9):
@@ -48,9 +34,7 @@ def test_grid_worker_puts_the_measure_in_place_from_a_phone(live_server, users, 
     )
     expect = sync_api.expect
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch(playwright)
         try:
             context = browser.new_context(
                 viewport={"width": 375, "height": 812},

@@ -9,35 +9,22 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
-
-import pytest
 
 from fangkong.core.timeutils import local_today
 from fangkong.travel.models import TravelRegistration
+from tests.browser.support import BROWSER, assert_fits_phone, launch, shot, sync_api
 
 from .factories import GRID_A2, NEW_ID
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-component-update"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="浏览器测试已跳过：未安装 /usr/bin/chromium"),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is missing")
+pytestmark = BROWSER
 
 
 def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"selfreport-{name}.png"), full_page=True)
+    shot(page, f"selfreport-{name}")
 
 
 def _no_horizontal_scroll(page) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 375, f"the page is {width}px wide on a 375px screen"
+    assert_fits_phone(page)
 
 
 def test_a_phone_reports_an_arrival_through_the_village_qr(live_server, county):
@@ -45,9 +32,7 @@ def test_a_phone_reports_an_arrival_through_the_village_qr(live_server, county):
     left = (local_today() - dt.timedelta(days=3)).isoformat()
     arrived = (local_today() - dt.timedelta(days=1)).isoformat()
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch(playwright)
         try:
             context = browser.new_context(
                 viewport={"width": 375, "height": 812},
