@@ -11,15 +11,14 @@ id: the token names the check-in and its place, and cannot be forged or altered.
 from __future__ import annotations
 
 import datetime as dt
-import time
 from typing import Any
 
-from django.conf import settings
 from django.core import signing
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from fangkong.accounts.roles import Role
+from fangkong.core.cache import ProcessCache
 from fangkong.core.exceptions import Forbidden, NotFound
 from fangkong.core.scope import scope_by_division
 
@@ -49,34 +48,28 @@ def can_record_checkins(*, viewer: Any) -> bool:
     return _role(viewer) in WRITER_ROLES
 
 
-_PLACES: dict[str, tuple[float, Place]] = {}
+_PLACES = ProcessCache()
 
 
 def checkin_place(*, code: str) -> Place | None:
     """The place of a venue code, with its kind's StayRule (if any) in the same query:
     the public page looks up a place and its stay once per tap. Each worker process keeps
-    what it found for FANGKONG["PUBLIC_CACHE_SECONDS"] (like geo.cache): a place closed, or
-    a stay rule changed, takes effect within that time. The object is shared: read only."""
+    what it found for a minute (core.cache): a place closed, or a stay rule changed, takes
+    effect within that time. The object is shared: read only."""
     code = "".join(str(code or "").split()).upper()
-    ttl = settings.FANGKONG.get("PUBLIC_CACHE_SECONDS", 60)
-    now = time.monotonic()
-    hit = _PLACES.get(code) if ttl else None
-    if hit is not None and now - hit[0] < ttl:
-        return hit[1]
-    rules = StayRule.objects.filter(kind=OuterRef("kind"))
-    place = (
-        Place.objects.filter(code=code)
-        .annotate(
-            rule_stay=Subquery(rules.values("stay_minutes")[:1]),
-            rule_cap=Subquery(rules.values("cap_minutes")[:1]),
+
+    def load() -> Place | None:
+        rules = StayRule.objects.filter(kind=OuterRef("kind"))
+        return (
+            Place.objects.filter(code=code)
+            .annotate(
+                rule_stay=Subquery(rules.values("stay_minutes")[:1]),
+                rule_cap=Subquery(rules.values("cap_minutes")[:1]),
+            )
+            .first()
         )
-        .first()
-    )
-    if place is not None and ttl:
-        if len(_PLACES) > 20_000:
-            _PLACES.clear()
-        _PLACES[code] = (now, place)
-    return place
+
+    return _PLACES.get(code, load)
 
 
 def place_stay(*, place: Place) -> tuple[int, int]:

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 
 from fangkong.core import timeutils
 from fangkong.core.audit import audit_record
+from fangkong.core.db import insert_unless_conflict
 from fangkong.core.exceptions import Conflict, ValidationFailed
 from fangkong.core.validators import FormatError, normalize_mobile, parse_document
 from fangkong.people.models import IdType, Person
@@ -237,14 +238,9 @@ _INSERT_FIELDS = (
 
 
 def _insert_checkin(values: dict[str, Any]) -> tuple[int, int | None] | None:
-    """INSERT ... ON CONFLICT DO NOTHING with the person found by a scalar subquery in the
-    same statement: (id, person_id) of the new row, or None when the key existed. No error
-    is raised on a duplicate, so no savepoint is needed; a racing twin waits on the unique
-    index and then finds the first row."""
+    """One statement, the person found by a scalar subquery in it: (id, person_id) of the
+    new row, or None when the idempotency key existed (core.db.insert_unless_conflict)."""
     qn = connection.ops.quote_name
-    meta = CheckIn._meta
-    fields = [meta.get_field(name) for name in _INSERT_FIELDS]
-    params = [f.get_db_prep_save(values[f.name], connection=connection) for f in fields]
     person_meta = Person._meta
     pcol = {n: qn(person_meta.get_field(n).column) for n in ("id", "id_type", "id_number")}
     merged = qn(person_meta.get_field("merged_into").column)
@@ -252,17 +248,12 @@ def _insert_checkin(values: dict[str, Any]) -> tuple[int, int | None] | None:
         f"(SELECT {pcol['id']} FROM {qn(person_meta.db_table)} WHERE {pcol['id_type']} = %s "
         f"AND {pcol['id_number']} = %s AND {merged} IS NULL LIMIT 1)"
     )
-    columns = ", ".join(qn(f.column) for f in fields)
-    person_col = qn(meta.get_field("person").column)
-    placeholders = ", ".join(["%s"] * len(fields))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {qn(meta.db_table)} ({columns}, {person_col}) "
-            f"VALUES ({placeholders}, {person_sql}) "
-            f"ON CONFLICT DO NOTHING RETURNING {qn('id')}, {person_col}",
-            [*params, values["id_type"], values["id_number"]],
-        )
-        row = cursor.fetchone()
+    row = insert_unless_conflict(
+        CheckIn,
+        {name: values[name] for name in _INSERT_FIELDS},
+        computed=("person", person_sql, [values["id_type"], values["id_number"]]),
+        returning=("id", "person"),
+    )
     return (row[0], row[1]) if row else None
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -30,6 +30,7 @@ from fangkong.control.contracts import OrderOutcome, OrderRequest
 from fangkong.control.services import order_propose_bulk
 from fangkong.core import timeutils
 from fangkong.core.audit import audit_record
+from fangkong.core.db import insert_unless_conflict
 from fangkong.core.exceptions import DomainError, Forbidden, NotFound, ValidationFailed
 from fangkong.core.scope import code_in_scope
 from fangkong.core.validators import FormatError
@@ -576,11 +577,8 @@ def _payload(data: dict[str, Any]) -> dict[str, Any]:
 def _insert_self_report(
     *, receipt: str, key: str, payload: dict[str, Any], within: str, now: dt.datetime
 ) -> bool:
-    """Store a submission in one statement: INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and
-    SQLite). False when a row with the same dedupe key (or receipt code) exists: no error is
-    raised, so no savepoint is needed, and a submission racing an identical one waits for it
-    on the unique index and then finds it."""
-    fields = {f.name: f for f in SelfReport._meta.concrete_fields}
+    """Store a submission in one statement; False when a row with the same dedupe key (or
+    receipt code) exists: a resubmission, or a twin sent at the same moment."""
     values = {
         "receipt_code": receipt,
         "dedupe_key": key,
@@ -590,20 +588,7 @@ def _insert_self_report(
         "status": SelfReport.Status.PENDING.value,
         "error": "",
     }
-    columns = ", ".join(connection.ops.quote_name(fields[name].column) for name in values)
-    params = [
-        fields[name].get_db_prep_save(value, connection=connection)
-        for name, value in values.items()
-    ]
-    table = connection.ops.quote_name(SelfReport._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(values))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "
-            f"ON CONFLICT DO NOTHING RETURNING {connection.ops.quote_name('id')}",
-            params,
-        )
-        return cursor.fetchone() is not None
+    return insert_unless_conflict(SelfReport, values) is not None
 
 
 def self_report_submit(
