@@ -9,13 +9,19 @@ _http.py) serves the project on 127.0.0.1. Each client connection POSTs
 (`accounts.services.token_create`) back to back: a car coming in (a distinct valid plate), three
 occupants (distinct valid ID numbers from outside the county, names, phones, temperatures), a
 destination grid of the county, a distinct idempotency key per request; ~10% come from the
-demo's high-risk area, so their three occupants are flagged and become arrivals (a measure
-proposed, a loop task for the grid's worker). It alternates in slices with GET /healthz (a Django
+demo's high-risk area, so their three occupants are flagged (and become arrivals through the
+loop worker, below). It alternates in slices with GET /healthz (a Django
 JSON view running SELECT 1). A success is a 201. At the end the benchmark's passages are deleted
 (they hold the small grids the demo's re-seed removes); the arrivals they made stay.
 
 ratio = passage rps / healthz rps (higher is better; goal >= 0.3); p50/p99 in ms; also
 occupants_per_s (three per passage).
+
+The barrier flags and answers; the loop worker hands the flagged occupants to the loop (arrival,
+measure proposed, the grid worker's task). Case `<db>-passage-handover` times that hand-over
+of everything the load left pending, as `fangkong loop_worker` does (passages_process until
+none is left): passages_per_s, and ratio = passages_per_s / the flagged passages per second
+the load produced (goal >= 1: one worker keeps up with two web workers at full load).
 
     .venv/bin/python bench/passages.py [--quick] [--people N] [--db URL] [--seconds D]
 """
@@ -240,6 +246,45 @@ def main() -> None:
         for sample in ours.error_samples + trivial.error_samples:
             note(f"error: {sample}")
     emit(figures)
+
+    import time
+
+    from fangkong.travel.services_passages import passages_process
+
+    pending = CheckpointPassage.objects.filter(
+        checkpoint_id__in=checkpoints, handover=CheckpointPassage.Handover.PENDING
+    ).count()
+    note(f"handing the {pending:,} flagged passages to the loop as the loop worker does")
+    started = time.perf_counter()
+    done = failed = 0
+    while True:
+        counts = passages_process(actor=None)
+        if not counts["done"] + counts["failed"]:
+            break
+        done += counts["done"]
+        failed += counts["failed"]
+    taken = time.perf_counter() - started
+    per_s = done / taken if taken else 0.0
+    # What the barrier produced for the worker: flagged passages per second under the load.
+    flagged_rps = ours.rps * (pending / max(figures["written"]["passages"], 1))
+    worker_ratio = per_s / flagged_rps if flagged_rps else 0.0
+    emit(
+        {
+            "bench": "passages",
+            "case": f"{connection.vendor}-passage-handover",
+            "db": connection.vendor,
+            "passages": done,
+            "occupants": done * OCCUPANTS,
+            "failed": failed,
+            "seconds": round(taken, 3),
+            "passages_per_s": round(per_s, 1),
+            "flagged_rps": round(flagged_rps, 1),
+            "ratio": round(worker_ratio, 3),
+            "goal": "ratio >= 1",
+            "better": "higher",
+            "met": worker_ratio >= 1 and failed == 0,
+        }
+    )
     # The passages point at small grids (PROTECT): the demo's re-seed (import_people.py, the
     # next run) deletes the grids, so they go (their occupants with them). Arrivals stay.
     CheckpointPassage.objects.filter(checkpoint_id__in=checkpoints).delete()

@@ -4,9 +4,14 @@ from django.urls import include, path
 
 from fangkong.api.urls import api
 
+# The API and the public scan pages come first: they take the most requests, and Django tries
+# the patterns in order (the pages' patterns below never match under api/v1/, v/ or r/).
 urlpatterns = [
-    path("", include("fangkong.reports.urls")),
     path("healthz", include("fangkong.core.urls")),
+    path("api/v1/", api.urls),
+    path("v/", include("fangkong.travel.urls_checkin")),
+    path("r/", include("fangkong.travel.urls_public")),
+    path("", include("fangkong.reports.urls")),
     path("accounts/", include("fangkong.accounts.urls")),
     path("people/", include("fangkong.people.urls")),
     path("geo/", include("fangkong.geo.urls")),
@@ -15,12 +20,9 @@ urlpatterns = [
     path("loop/", include("fangkong.control.urls")),
     path("arrivals/", include("fangkong.travel.urls")),
     path("risk-areas/", include("fangkong.travel.urls_risk")),
-    path("r/", include("fangkong.travel.urls_public")),
     path("checkpoints/", include("fangkong.travel.urls_checkpoints")),
     path("passages/", include("fangkong.travel.urls_passages")),
     path("places/", include("fangkong.places.urls")),
-    path("v/", include("fangkong.travel.urls_checkin")),
-    path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

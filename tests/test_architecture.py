@@ -103,6 +103,9 @@ OWN_TRANSACTIONS = {
     "travel/services.py": {"self_report_submit"},
     # The public venue-code scan: the same single INSERT ... ON CONFLICT (services_checkins).
     "places/services_checkins.py": {"checkin_record"},
+    # The barrier: passage, occupants and audit event in one statement on PostgreSQL
+    # (core.db.insert_with_children), a transaction of its own elsewhere (services_passages).
+    "travel/services_passages.py": {"passage_register"},
 }
 
 

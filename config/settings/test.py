@@ -20,4 +20,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # Every test builds its own divisions: no division outlives its test in a process cache.
 # Self-reports are registered within the request (no loop worker runs in the tests; the
 # queue itself is tested with the setting off).
-FANGKONG = {**FANGKONG, "PUBLIC_CACHE_SECONDS": 0, "SELF_REPORT_INLINE": True}  # noqa: F405
+FANGKONG = {
+    **FANGKONG,  # noqa: F405
+    "PUBLIC_CACHE_SECONDS": 0,
+    "API_TOKEN_CACHE_SECONDS": 0,
+    "LOOP_INLINE": True,
+}

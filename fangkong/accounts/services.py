@@ -17,6 +17,7 @@ from fangkong.geo.models import Division
 
 from .models import ApiToken, GridWorker, Responsibility, User
 from .roles import Role, policy_for
+from .selectors import forget_token
 
 TOKEN_PREFIX = "fk_"
 
@@ -136,6 +137,7 @@ def token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
         _require_admin(actor)
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
+    forget_token(digest=token.digest)
     audit_record(
         actor=actor, verb="accounts.token.revoke", target=token, data={"user_id": token.user_id}
     )

@@ -1,4 +1,4 @@
-"""A short-lived in-process cache for the public QR pages' lookups (a division, a place).
+"""A short-lived in-process cache for the hot paths' lookups (a division, a place, a checkpoint).
 
 Only found objects are kept, for FANGKONG["PUBLIC_CACHE_SECONDS"] (60 s; 0 turns it off, as the
 test settings do): something created a moment ago is found at once; a change or a removal is
@@ -15,13 +15,20 @@ from django.conf import settings
 
 
 class ProcessCache:
-    def __init__(self, *, max_entries: int = 20_000) -> None:
+    """`setting`: the FANGKONG setting that holds the seconds entries are kept."""
+
+    def __init__(self, *, max_entries: int = 20_000, setting: str = "PUBLIC_CACHE_SECONDS") -> None:
         self.max_entries = max_entries
+        self.setting = setting
         self._entries: dict[Any, tuple[float, Any]] = {}
+
+    def forget(self, key: Any) -> None:
+        """Drop `key` in this process (other processes keep theirs until it expires)."""
+        self._entries.pop(key, None)
 
     def get(self, key: Any, load: Callable[[], Any]) -> Any:
         """The cached value of `key`, else `load()` (kept when it is not None)."""
-        ttl = settings.FANGKONG.get("PUBLIC_CACHE_SECONDS", 60)
+        ttl = settings.FANGKONG.get(self.setting, 60)
         now = time.monotonic()
         if ttl:
             hit = self._entries.get(key)

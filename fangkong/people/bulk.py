@@ -15,6 +15,8 @@ from django.core.management.color import no_style
 from django.db import connection, models
 from django.utils import timezone
 
+from .models import Person
+
 CHUNK = 20_000
 
 # on_chunk(done, total): called after each chunk of rows is sent (progress bars).
@@ -145,3 +147,16 @@ def reset_sequences(model_list: Iterable[type[models.Model]]) -> None:
         with connection.cursor() as cursor:
             for sql in statements:
                 cursor.execute(sql)
+
+
+def person_by_document_sql(*, id_type: str = "%s", id_number: str = "%s") -> str:
+    """A scalar subquery for INSERT statements on the hot paths: the id of the registered
+    person (not merged away) holding a document; NULL if none. The document is given as two
+    SQL expressions: by default parameters ([id_type, id_number]), or columns of the row."""
+    qn = connection.ops.quote_name
+    meta = Person._meta
+    col = {n: qn(meta.get_field(n).column) for n in ("id", "id_type", "id_number", "merged_into")}
+    return (
+        f"(SELECT {col['id']} FROM {qn(meta.db_table)} WHERE {col['id_type']} = {id_type} "
+        f"AND {col['id_number']} = {id_number} AND {col['merged_into']} IS NULL LIMIT 1)"
+    )

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from fangkong.accounts.roles import FULL, policy_for
 from fangkong.core.exceptions import Forbidden, ValidationFailed
@@ -22,7 +22,10 @@ from .services_checkins import MAX_BATCH, checkin_checkout, checkin_record_bulk
 router = Router(tags=["场所码登记"])
 
 
-class CheckInIn(Schema):
+# The two request bodies are plain pydantic models, not ninja Schemas: a Schema runs a Python
+# validator (ninja's DjangoGetter wrap) for every item, which was most of the cost of parsing a
+# batch of 1,000; these are validated in pydantic-core alone. Same fields, same errors.
+class CheckInIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"required": ["place_code", "name", "id_number"]}
     )
@@ -43,7 +46,7 @@ class CheckInIn(Schema):
     source: str = Field("api", description="来源：api 扫码平台推送，hotel 旅店住宿登记")
 
 
-class CheckInBatchIn(Schema):
+class CheckInBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[CheckInIn] = Field(..., description=f"登记记录，一次最多 {MAX_BATCH} 条")
@@ -125,8 +128,7 @@ def _require_writer(request: HttpRequest) -> None:
 def create_checkins(request: HttpRequest, payload: CheckInBatchIn | CheckInIn) -> Any:
     _require_writer(request)
     single = isinstance(payload, CheckInIn)
-    items = [payload] if single else payload.items
-    rows = [item.model_dump() for item in items]
+    rows = [payload.model_dump()] if single else payload.model_dump()["items"]
     outcome = checkin_record_bulk(actor=request.auth, rows=rows, source="api")
     if single and outcome.errors:
         raise ValidationFailed(outcome.errors[0][1])

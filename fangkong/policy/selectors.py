@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from fangkong.accounts.roles import Role
+from fangkong.core.cache import ProcessCache
+from fangkong.core.db import columns_sql, instance_from_row
 from fangkong.core.exceptions import NotFound
 from fangkong.core.timeutils import local_today
 from fangkong.geo.models import Division
@@ -136,6 +139,26 @@ def risk_area_covers(*, area: RiskArea, origin_code: str, origin_address: str = 
     return not detail or detail in _compact(origin_address)
 
 
+def _areas_in_force(prefixes: list[str], on: dt.date) -> list[RiskArea]:
+    """The areas on these codes in force on a day, newest first: RiskArea.objects.filter(
+    in_force_q(on), region_code__in=prefixes), written by hand because every checkpoint
+    passage and arrival asks, and building the ORM query cost several times its run."""
+    qn = connection.ops.quote_name
+    meta = RiskArea._meta
+    col = {n: qn(meta.get_field(n).column) for n in ("region_code", "start_date", "end_date", "id")}
+    day = connection.ops.adapt_datefield_value(on)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns_sql(RiskArea, 'r')} FROM {qn(meta.db_table)} r "
+            f"WHERE r.{col['region_code']} IN ({', '.join(['%s'] * len(prefixes))}) "
+            f"AND r.{col['start_date']} <= %s "
+            f"AND (r.{col['end_date']} IS NULL OR r.{col['end_date']} >= %s) "
+            f"ORDER BY r.{col['start_date']} DESC, r.{col['id']} DESC",
+            [*prefixes, day, day],
+        )
+        return [instance_from_row(RiskArea, row) for row in cursor.fetchall()]
+
+
 def risk_level_at(
     *, origin_code: str, origin_address: str = "", on: dt.date
 ) -> tuple[str | None, RiskArea | None]:
@@ -145,9 +168,7 @@ def risk_level_at(
     if not code:
         return None, None
     prefixes = [code[:n] for n in RISK_CODE_LENGTHS if n <= len(code)]
-    candidates = RiskArea.objects.filter(in_force_q(on), region_code__in=prefixes).order_by(
-        "-start_date", "-pk"
-    )
+    candidates = _areas_in_force(prefixes, on)
     best: RiskArea | None = None
     for area in candidates:
         if not risk_area_covers(area=area, origin_code=code, origin_address=origin_address):
@@ -155,6 +176,18 @@ def risk_level_at(
         if best is None or RISK_RANK.get(area.level, 0) > RISK_RANK.get(best.level, 0):
             best = area
     return (best.level, best) if best is not None else (None, None)
+
+
+_risk_levels = ProcessCache(max_entries=20_000)
+
+
+def risk_level_cached(*, origin_code: str, on: dt.date) -> str | None:
+    """`risk_level_at`'s level for the barrier's hot path, kept per process for
+    FANGKONG["PUBLIC_CACHE_SECONDS"] (core.cache): an area declared a moment ago is seen within
+    that time, and the loop worker's follow-up sweep (travel.sweep.sweeps_follow_up) then finds
+    whoever came through from it in between."""
+    key = ((origin_code or "").strip(), on)
+    return _risk_levels.get(key, lambda: (risk_level_at(origin_code=key[0], on=on)[0],))[0]
 
 
 def risk_area_list(

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from fangkong.core import timeutils
 from fangkong.core.exceptions import ValidationFailed
@@ -26,8 +26,12 @@ from .presenters_passages import passage_display
 
 router = Router(tags=["过卡登记"])
 
+# The passage schemas are plain pydantic models, not ninja Schemas: a Schema reads every value
+# through Django's attribute resolution (DjangoGetter), which cost a barrier registration more
+# than its SQL. They are given and return dicts, so nothing needs resolving.
 
-class PassageOccupantIn(Schema):
+
+class PassageOccupantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field("", description="姓名（必填）")
@@ -37,7 +41,7 @@ class PassageOccupantIn(Schema):
     temperature: str = Field("", description="体温（℃，34–43），如 36.5；≥37.3 为发热")
 
 
-class PassageIn(Schema):
+class PassageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     direction: str = Field(
@@ -63,7 +67,7 @@ class PassageIn(Schema):
     )
 
 
-class PassageOccupantOut(Schema):
+class PassageOccupantOut(BaseModel):
     seq: int = Field(..., description="序号")
     name: str = Field(..., description="姓名（按角色脱敏）")
     id_type: str
@@ -82,7 +86,7 @@ class PassageOccupantOut(Schema):
     arrival_id: int | None = Field(None, description="自动生成的来返报备编号（推送目的网格）")
 
 
-class PassageOut(Schema):
+class PassageOut(BaseModel):
     id: int
     checkpoint_id: int
     checkpoint_name: str
@@ -98,6 +102,13 @@ class PassageOut(Schema):
     purpose: str
     passed_at: dt.datetime
     flagged: bool = Field(..., description="有需处置人员")
+    handover: str = Field(
+        ...,
+        description="需处置人员转入闭环：pending 待转入（闭环后台约一秒内完成），done 已转入，"
+        "failed 转入失败（见 handover_error），空为无需转入",
+    )
+    handover_label: str
+    handover_error: str = Field(..., description="转入失败的原因")
     occupants: list[PassageOccupantOut]
 
 
@@ -134,7 +145,8 @@ def _present(request: HttpRequest, passage: CheckpointPassage) -> dict[str, Any]
     summary="过卡登记",
     description=(
         "登记一辆车（或步行人员）及其驾乘人员。来自风险地区（过卡当日）或体温≥37.3℃的人员"
-        "标红并给出处置要求；进入且填写目的网格的，自动生成来返报备并推送目的网格网格员待办。"
+        "标红并给出处置要求；进入且填写目的网格的，由闭环后台（约一秒内）自动生成来返报备并"
+        "推送目的网格网格员待办（handover 字段示其状态，arrival_id 在转入后可见）。"
         "新登记返回 201；以同一幂等键重发返回 200 与首次相同的内容，不重复登记。"
         "输入有误时返回 400，字段路径如 occupants[1].temperature。"
     ),

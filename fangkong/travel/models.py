@@ -462,6 +462,12 @@ class CheckpointPassage(models.Model):
         IN = "in", _("进入")
         OUT = "out", _("离开")
 
+    class Handover(models.TextChoices):
+        NONE = "", _("无需转入")
+        PENDING = "pending", _("待转入")
+        DONE = "done", _("已转入")
+        FAILED = "failed", _("转入失败")
+
     checkpoint = models.ForeignKey(
         Checkpoint,
         verbose_name=_("卡口"),
@@ -486,6 +492,12 @@ class CheckpointPassage(models.Model):
     purpose = models.CharField(_("事由"), max_length=100, blank=True)
     passed_at = models.DateTimeField(_("过卡时间"))
     flagged = models.BooleanField(_("有需处置人员"), default=False)
+    # The hand-over of flagged occupants to the arrival loop, done by the loop worker within
+    # about a second of the passage (services_passages.passages_process), not by the request.
+    handover = models.CharField(
+        _("转入闭环"), max_length=8, choices=Handover.choices, blank=True, default=""
+    )
+    handover_error = models.CharField(_("转入闭环失败原因"), max_length=500, blank=True)
     idempotency_key = models.CharField(_("幂等键"), max_length=64, unique=True)
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -505,6 +517,10 @@ class CheckpointPassage(models.Model):
             models.Index(fields=["plate", "passed_at"], name="passage_plate_idx"),
             # The retroactive sweep: passages from a region within a window.
             models.Index(fields=["origin_code", "passed_at"], name="passage_origin_idx"),
+            # The loop worker's queue: only the few passages still waiting are indexed.
+            models.Index(
+                fields=["id"], condition=Q(handover="pending"), name="passage_handover_pending"
+            ),
         ]
 
     def __str__(self) -> str:

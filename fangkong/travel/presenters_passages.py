@@ -15,6 +15,7 @@ from .passage_rules import occupant_actions
 
 DIRECTION_LABELS = dict(CheckpointPassage.Direction.choices)
 FLAG_LABELS = dict(PassageOccupant.Flag.choices)
+HANDOVER_LABELS = dict(CheckpointPassage.Handover.choices)
 
 
 def occupant_display(
@@ -65,6 +66,11 @@ def passage_display(
         "purpose": passage.purpose,
         "passed_at": passage.passed_at,
         "flagged": passage.flagged,
+        "handover": passage.handover,
+        "handover_label": str(HANDOVER_LABELS.get(passage.handover, ""))
+        if passage.handover
+        else "",
+        "handover_error": passage.handover_error,
         "occupants": [
             occupant_display(viewer=viewer, occupant=o, passage=passage)
             for o in (passage.occupants.all() if occupants is None else occupants)

@@ -24,7 +24,13 @@ from fangkong.geo.models import Division
 from fangkong.geo.regions import PLACEHOLDER_CITIES, region_lookup
 from fangkong.policy.selectors import county_root
 
-from .models import AssistRequest, AssistRequestEntry, SelfReport, TravelRegistration
+from .models import (
+    AssistRequest,
+    AssistRequestEntry,
+    CheckpointPassage,
+    SelfReport,
+    TravelRegistration,
+)
 
 # Province and prefecture codes with their GB/T 2260 table name: "11" -> "110000".
 PROVINCE_DIGITS, CITY_DIGITS = 2, 4
@@ -288,9 +294,19 @@ def self_report_queue(*, viewer: Any, limit: int = 50) -> dict[str, Any] | None:
         return None
     pending = SelfReport.objects.filter(status=SelfReport.Status.PENDING)
     failed = SelfReport.objects.filter(status=SelfReport.Status.FAILED).order_by("-pk")
+    passages = CheckpointPassage.objects.filter(handover=CheckpointPassage.Handover.PENDING)
+    passages_failed = CheckpointPassage.objects.filter(
+        handover=CheckpointPassage.Handover.FAILED
+    ).order_by("-pk")
     return {
         "pending": pending.count(),
         "oldest_pending": pending.order_by("pk").values_list("submitted_at", flat=True).first(),
         "failed_count": failed.count(),
         "failed": list(failed.values("receipt_code", "submitted_at", "error")[:limit]),
+        # Checkpoint passages whose flagged occupants wait for the worker (services_passages).
+        "passages_pending": passages.count(),
+        "passages_failed_count": passages_failed.count(),
+        "passages_failed": list(
+            passages_failed.values("pk", "checkpoint__name", "passed_at", "handover_error")[:limit]
+        ),
     }

@@ -15,13 +15,15 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fangkong.core.cache import ProcessCache
 from fangkong.core.exceptions import Forbidden, NotFound
-from fangkong.core.scope import scope_by_division
+from fangkong.core.scope import code_in_scope, scope_by_division
 
 from .models import Checkpoint, CheckpointPassage, PassageOccupant
 from .passage_rules import can_register_passage
 
 HOURS = 24
+_checkpoints = ProcessCache(max_entries=2_000)
 
 
 def _require_reader(viewer: Any) -> None:
@@ -44,16 +46,19 @@ def checkpoint_list_for_passages(*, viewer: Any) -> QuerySet[Checkpoint]:
 
 
 def access_checkpoint_for_passages(*, viewer: Any, checkpoint_id: Any) -> Checkpoint:
+    """The checkpoint a passage is registered at, in the viewer's scope. Every passage at the
+    barrier asks for it, so it is kept per process for FANGKONG["PUBLIC_CACHE_SECONDS"]
+    (core.cache): a checkpoint closed a moment ago still takes passages for up to that long.
+    The object is shared: read it, never change it."""
     _require_reader(viewer)
     try:
         pk = int(checkpoint_id)
     except (TypeError, ValueError):
         raise NotFound(_("卡口不存在。")) from None
-    qs = scope_by_division(
-        Checkpoint.objects.select_related("division"), viewer=viewer, field="division_id"
+    checkpoint = _checkpoints.get(
+        pk, lambda: Checkpoint.objects.select_related("division").filter(pk=pk).first()
     )
-    checkpoint = qs.filter(pk=pk).first()
-    if checkpoint is None:
+    if checkpoint is None or not code_in_scope(viewer=viewer, code=checkpoint.division_id):
         raise NotFound(_("卡口不存在。"))
     return checkpoint
 

@@ -217,7 +217,8 @@ def _create_person(
 
 
 def _check_actor(actor: Any, channel: str) -> None:
-    if channel == Channel.SELF_REPORT:
+    """actor None is the system (a management command, the loop worker's follow-up sweep)."""
+    if channel == Channel.SELF_REPORT or actor is None:
         return
     if not can_register(actor):
         raise Forbidden(_("您的角色不能登记来返人员。"))
@@ -609,7 +610,7 @@ def self_report_submit(
     The page does only this much: the submission is stored as a SelfReport in one statement
     (no explicit transaction: the statement is atomic by itself), and the loop worker (`fangkong loop_worker`) registers the pending ones in batches
     (self_reports_process) within about a second, so that a county-wide rush of returnees
-    costs the web server little per submission. With FANGKONG["SELF_REPORT_INLINE"] (a
+    costs the web server little per submission. With FANGKONG["LOOP_INLINE"] (a
     single machine without a worker; the tests) it is registered here at once."""
     now = now or timeutils.now()
     today = timezone.localtime(now).date()
@@ -630,7 +631,7 @@ def self_report_submit(
         if _insert_self_report(
             receipt=receipt, key=key, payload=payload, within=within or "", now=now
         ):
-            if settings.FANGKONG.get("SELF_REPORT_INLINE"):
+            if settings.FANGKONG.get("LOOP_INLINE"):
                 with transaction.atomic():
                     _process_batch([SelfReport.objects.get(receipt_code=receipt)], now=now)
             return receipt

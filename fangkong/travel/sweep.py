@@ -27,8 +27,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import F, Max, Q, QuerySet, Value
 from django.db.models.functions import Replace
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -716,6 +717,40 @@ def sweep_run_many(
     lo = min(area.start_date for area in areas)
     timeline = EditionTimeline(min(lo, today), today)
     return [_run(actor=actor, area=area, now=now, timeline=timeline) for area in areas]
+
+
+@transaction.atomic
+def sweeps_follow_up(*, actor: Any = None, now: dt.datetime | None = None) -> list[SweepRun]:
+    """Sweep each area declared in the last day once more, after the barrier's lookup caches
+    have expired (FANGKONG["PUBLIC_CACHE_SECONDS"] after it was declared): a checkpoint passage
+    registered in between was flagged from a lookup that did not know the area yet, and its
+    occupants are found now like every other arrival. Run by the loop worker; an area swept
+    after that moment already is not swept again."""
+    ttl = dt.timedelta(seconds=settings.FANGKONG.get("PUBLIC_CACHE_SECONDS", 60))
+    if not ttl:
+        return []
+    actor = service_actor(actor)
+    _require_manage(actor)
+    now = now or clock_now()
+    areas = list(
+        RiskArea.objects.filter(
+            created_at__gte=now - dt.timedelta(days=1), created_at__lte=now - ttl
+        ).order_by("pk")
+    )
+    if not areas:
+        return []
+    last: dict[int, dt.datetime] = dict(
+        SweepRun.objects.filter(risk_area__in=areas)
+        .values("risk_area")
+        .annotate(last=Max("started_at"))
+        .values_list("risk_area", "last")
+    )
+    due = [a for a in areas if a.pk not in last or last[a.pk] < a.created_at + ttl]
+    if not due:
+        return []
+    today = _today(now)
+    timeline = EditionTimeline(min(min(a.start_date for a in due), today), today)
+    return [_run(actor=actor, area=area, now=now, timeline=timeline) for area in due]
 
 
 @transaction.atomic

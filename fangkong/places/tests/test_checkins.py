@@ -215,6 +215,45 @@ def test_batch_of_a_thousand_rows_costs_a_constant_number_of_queries(
         checkin_record_bulk(actor=users.commander, rows=rows + rows[:1], now=NOW)
 
 
+def test_batch_counts_only_rows_really_saved_and_links_registered_people(county, users, people):
+    """Keys already used (here by a scan on the page) and a key repeated inside the batch are
+    duplicates, not created; the other rows are saved, linked to the registered person."""
+    place = _place(county)
+    taken, _ = checkin_record(
+        actor=None,
+        place=checkin_place(code=place.code),
+        data=_data(idempotency_key="k-taken"),
+        now=NOW,
+    )
+    rows = [
+        _row(place, idempotency_key="k-taken", checked_in_at="2022-04-01 09:30"),
+        _row(
+            place,
+            name="张建国",
+            id_number=people.head.id_number,
+            idempotency_key="k-head",
+            checked_in_at="2022-04-01T09:10:00+08:00",
+        ),
+        _row(place, idempotency_key="k-visitor", checked_in_at="2022-04-01 09:20"),
+        _row(place, idempotency_key="k-head", checked_in_at="2022-04-01 09:40"),
+    ]
+    outcome = checkin_record_bulk(actor=users.commander, rows=rows, now=NOW)
+    assert (outcome.created, outcome.duplicates, outcome.errors) == (2, 2, [])
+    saved = {c.idempotency_key: c for c in CheckIn.objects.exclude(pk=taken.pk)}
+    assert set(saved) == {"k-head", "k-visitor"}
+    assert saved["k-head"].person_id == people.head.pk
+    assert saved["k-head"].checked_in_at == dt.datetime(
+        2022, 4, 1, 9, 10, tzinfo=ZoneInfo("Asia/Shanghai")
+    )
+    assert saved["k-visitor"].person_id is None
+    assert saved["k-visitor"].out_imputed
+    assert saved["k-visitor"].source == "api"
+    # The whole batch again: nothing created, every good row a duplicate.
+    again = checkin_record_bulk(actor=users.commander, rows=rows, now=NOW)
+    assert (again.created, again.duplicates) == (0, 4)
+    assert CheckIn.objects.count() == 3
+
+
 # --- API ---------------------------------------------------------------------------------------
 
 
@@ -275,6 +314,25 @@ def test_api_batch_with_errors_and_checkout(county, users, api_client):
         .status_code
         == 403
     )
+
+
+def test_api_batch_refuses_unknown_fields_wrong_types_and_bad_json(county, users, api_client):
+    place = _place(county)
+    client = api_client(users.commander)
+    good = _row(place, checked_in_at=timezone.now().isoformat())
+    unknown = _post(client, {"items": [good, {**good, "nickname": "小赵"}]})
+    assert unknown.status_code == 400
+    assert unknown.json()["code"] == "invalid"
+    assert "nickname" in unknown.json()["errors"]
+    wrong_type = _post(client, {"items": [{**good, "phone": 13912345678}]})
+    assert wrong_type.status_code == 400
+    assert "phone" in wrong_type.json()["errors"]
+    not_a_batch = _post(client, {"rows": [good]})
+    assert not_a_batch.status_code == 400
+    not_json = client.post("/api/v1/checkins", "{items: [", content_type="application/json")
+    assert not_json.status_code == 400
+    assert set(not_json.json()) == {"code", "message", "errors"}
+    assert not CheckIn.objects.exists()
 
 
 def test_api_read_is_scoped(county, users, api_client):

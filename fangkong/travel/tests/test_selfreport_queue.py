@@ -1,6 +1,6 @@
 """The public page stores a submission and answers; the task worker registers it.
 
-Here, as in production, nothing registers inline (SELF_REPORT_INLINE off), so the tests see the
+Here, as in production, nothing registers inline (LOOP_INLINE off), so the tests see the
 submission wait, then run the processing themselves, or the loop worker command.
 """
 
@@ -23,7 +23,7 @@ from .factories import OTHER_NEW_ID, TODAY, activate, arrival_data
 
 pytestmark = pytest.mark.django_db
 
-WORKER = {**settings.FANGKONG, "SELF_REPORT_INLINE": False}  # as in production
+WORKER = {**settings.FANGKONG, "LOOP_INLINE": False}  # as in production
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,10 @@
 """`fangkong loop_worker`: the background side of the arrival loop, in one process.
 
 Every second (--every) it registers the self-reports the public page stored (in batches:
-person, rule lookup, measure, the grid worker's task); every minute (--escalate-every) it
+person, rule lookup, measure, the grid worker's task) and hands the flagged occupants of
+checkpoint passages to the loop the same way; every 10 seconds (--follow-up-every) it sweeps
+risk areas declared a minute ago once more, after the checkpoints' lookup caches have expired
+(travel.sweep.sweeps_follow_up); every minute (--escalate-every) it
 escalates late loop steps up the chain (control's loop_escalate, as `fangkong loop_tick`
 does) and purges expired rate-limit counters. `--once` runs one pass of each and stops (for
 cron or a test). `make demo` and `make serve` start it next to the web server. Acts as the
@@ -20,10 +23,12 @@ from fangkong.control.services import loop_escalate
 from fangkong.core import timeutils
 from fangkong.travel.ratelimit import rate_counters_purge
 from fangkong.travel.services import self_reports_process
+from fangkong.travel.services_passages import passages_process
+from fangkong.travel.sweep import sweeps_follow_up
 
 
 class Command(BaseCommand):
-    help = "闭环后台：登记扫码报备（每秒），逾期环节逐级上报（每分钟）。"
+    help = "闭环后台：登记扫码报备、卡口需处置人员转入闭环（每秒），逾期环节逐级上报（每分钟）。"
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -35,6 +40,13 @@ class Command(BaseCommand):
             default=60.0,
             metavar="SECONDS",
             help="逾期上报的间隔（秒）",
+        )
+        parser.add_argument(
+            "--follow-up-every",
+            type=float,
+            default=10.0,
+            metavar="SECONDS",
+            help="新发布风险地区的补充回溯排查的检查间隔（秒）",
         )
         parser.add_argument("--once", action="store_true", help="各执行一次后退出")
 
@@ -54,6 +66,25 @@ class Command(BaseCommand):
             self._say(
                 _("登记扫码报备 %(done)s 条，失败 %(failed)s 条") % {"done": done, "failed": failed}
             )
+        done = failed = 0
+        while True:
+            counts = passages_process(actor=None)
+            if not counts["done"] + counts["failed"]:
+                break
+            done += counts["done"]
+            failed += counts["failed"]
+        if done or failed:
+            self._say(
+                _("卡口需处置人员转入闭环 %(done)s 车次，失败 %(failed)s 车次")
+                % {"done": done, "failed": failed}
+            )
+
+    def _follow_up(self) -> None:
+        for sweep in sweeps_follow_up(actor=None):
+            self._say(
+                _("风险地区补充回溯排查：找到 %(found)s 人，新提出管控措施 %(proposed)s 条")
+                % {"found": sweep.found, "proposed": sweep.orders_proposed}
+            )
 
     def _escalate(self) -> None:
         count = loop_escalate(actor=None)
@@ -63,11 +94,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         every, escalate_every = options["every"], options["escalate_every"]
-        if every <= 0 or escalate_every <= 0:
+        follow_up_every = options["follow_up_every"]
+        if every <= 0 or escalate_every <= 0 or follow_up_every <= 0:
             raise CommandError(_("间隔须为正数（秒）"))
-        last_escalation = float("-inf")
+        last_escalation = last_follow_up = float("-inf")
         while True:
             self._register()
+            if time.monotonic() - last_follow_up >= follow_up_every:
+                self._follow_up()
+                last_follow_up = time.monotonic()
             if time.monotonic() - last_escalation >= escalate_every:
                 self._escalate()
                 last_escalation = time.monotonic()
