@@ -23,6 +23,9 @@ urlpatterns = [
     path("checkpoints/", include("fangkong.travel.urls_checkpoints")),
     path("passages/", include("fangkong.travel.urls_passages")),
     path("places/", include("fangkong.places.urls")),
+    path("tracing/", include("fangkong.tracing.urls_cases")),
+    path("tracing/contacts/", include("fangkong.tracing.urls_contacts")),
+    path("tracing/chains/", include("fangkong.tracing.urls_graph")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

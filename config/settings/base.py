@@ -38,6 +38,7 @@ LOCAL_APPS = [
     "fangkong.control",
     "fangkong.places",
     "fangkong.travel",
+    "fangkong.tracing",
     "fangkong.reports",
     "fangkong.demo",
 ]

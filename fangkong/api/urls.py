@@ -23,6 +23,9 @@ from fangkong.people.api import router as people_router
 from fangkong.places.api import router as places_router
 from fangkong.places.api_checkins import router as checkins_router
 from fangkong.policy.api import router as policy_router
+from fangkong.tracing.api_cases import router as tracing_cases_router
+from fangkong.tracing.api_contacts import router as tracing_contacts_router
+from fangkong.tracing.api_graph import router as tracing_graph_router
 from fangkong.travel.api import router as travel_router
 from fangkong.travel.api_checkpoints import router as checkpoints_router
 from fangkong.travel.api_passages import router as passages_router
@@ -151,3 +154,6 @@ api.add_router("", places_router)
 api.add_router("", checkins_router)
 api.add_router("", checkpoints_router)
 api.add_router("", passages_router)
+api.add_router("", tracing_cases_router)
+api.add_router("", tracing_contacts_router)
+api.add_router("", tracing_graph_router)
