@@ -5,7 +5,8 @@ and person in charge; the inspection issue builds on the same registry. Its `cod
 a poster as a QR code that opens the public check-in page. A `CheckIn` is one person at one
 place from a time in to a time out: scanned out, or imputed by the `StayRule` of the place's kind
 (a fixed stay, capped) and marked as imputed. Hotels register guests for whole stays. Contact
-tracing (issue 6) looks for overlapping check-ins at the same place.
+tracing (issue 6) looks for overlapping check-ins at the same place, bounded by the place's
+`longest_stay_minutes` (no check-in there lasts longer).
 """
 
 from __future__ import annotations
@@ -51,6 +52,12 @@ class Place(TimeStampedModel):
     person_in_charge = models.CharField(_("负责人"), max_length=50, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     active = models.BooleanField(_("营业中"), default=True)
+    # An upper bound on the length of every check-in at this place (minutes): contact tracing
+    # scans check-ins by (place, time in) from `case in - buffer - longest_stay`, so no stay
+    # may be longer. Set to the cap of the kind at creation and only ever raised, by each write
+    # that records a longer stay (scan-out, batch/import rows with a time out, a kind change,
+    # a stay-rule cap raised): see `places.services_places.raise_longest_stay`.
+    longest_stay_minutes = models.PositiveIntegerField(_("最长停留（分钟）"), default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("登记人"),

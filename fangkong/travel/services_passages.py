@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -342,24 +342,36 @@ def _insert(
 
 
 def _hand_over(passage: CheckpointPassage, occupants: list[PassageOccupant]) -> list[ArrivalResult]:
-    """Register the flagged occupants of one passage as arrivals (as the staff member who
-    registered the passage, on the day of passing) and link them; marks the passage done.
-    Occupants the sweep already turned into arrivals are left as they are."""
-    day = timezone.localtime(passage.passed_at).date()
-    waiting = [o for o in occupants if o.flag and o.arrival_id is None]
+    """Register the flagged occupants of one passage as arrivals and link them (below)."""
+    return _hand_over_many([passage], {passage.pk: occupants})
+
+
+def _hand_over_many(
+    passages: list[CheckpointPassage], occupants: dict[int, list[PassageOccupant]]
+) -> list[ArrivalResult]:
+    """Register the flagged occupants of passages registered by one staff member on one day as
+    arrivals, in one arrival_register_bulk call (as that staff member; the loop's clocks start
+    at the first passage), link them, and mark the passages done. Occupants the sweep already
+    turned into arrivals are left as they are."""
+    waiting: list[PassageOccupant] = []
     items = []
-    for occupant in waiting:
-        item, errors = clean_arrival(_arrival_raw(passage, occupant, day), today=day)
-        if errors:  # checked at the barrier; a grid removed since is the only way here
-            first = next(iter(errors.values()))[0]
-            raise ValidationFailed({f"occupants[{occupant.seq - 1}]": [first]})
-        items.append(item)
+    for passage in passages:
+        day = timezone.localtime(passage.passed_at).date()
+        for occupant in occupants.get(passage.pk, []):
+            if not occupant.flag or occupant.arrival_id is not None:
+                continue
+            item, errors = clean_arrival(_arrival_raw(passage, occupant, day), today=day)
+            if errors:  # checked at the barrier; a grid removed since is the only way here
+                first = next(iter(errors.values()))[0]
+                raise ValidationFailed({f"occupants[{occupant.seq - 1}]": [first]})
+            waiting.append(occupant)
+            items.append(item)
     arrivals = (
         arrival_register_bulk(
-            actor=passage.registered_by,
+            actor=passages[0].registered_by,
             items=items,
             channel=Channel.CHECKPOINT,
-            now=passage.passed_at,
+            now=min(p.passed_at for p in passages),
         )
         if items
         else []
@@ -368,11 +380,12 @@ def _hand_over(passage: CheckpointPassage, occupants: list[PassageOccupant]) -> 
         occupant.arrival = result.registration
         occupant.person = result.registration.person
     if waiting:
-        PassageOccupant.objects.bulk_update(waiting, ["arrival", "person"])
-    CheckpointPassage.objects.filter(pk=passage.pk).update(
+        PassageOccupant.objects.bulk_update(waiting, ["arrival", "person"], batch_size=500)
+    CheckpointPassage.objects.filter(pk__in=[p.pk for p in passages]).update(
         handover=Handover.DONE, handover_error=""
     )
-    passage.handover = Handover.DONE
+    for passage in passages:
+        passage.handover = Handover.DONE
     return arrivals
 
 
@@ -398,9 +411,11 @@ def _hand_over_or_mark(
 @transaction.atomic
 def passages_process(*, actor: Any = None, limit: int = 200) -> dict[str, int]:
     """Hand the flagged occupants of pending passages to the arrival loop, oldest first, up to
-    `limit`. Passages another worker is handing over are skipped (SKIP LOCKED). Each passage
-    is handed over in its own savepoint: one that fails is marked with its reason for the HQ
-    (`handover_error`, shown on /passages/), the others go on."""
+    `limit`. Passages another worker is handing over are skipped (SKIP LOCKED). The passages
+    registered by one staff member on one day go in one batch (one person lookup, one insert
+    of arrivals, one proposal call); if the batch fails, each passage is tried in its own
+    savepoint, and one that fails is marked with its reason for the HQ (`handover_error`,
+    listed on /arrivals/hq/), the others go on."""
     passages = list(
         CheckpointPassage.objects.select_for_update(skip_locked=True, of=("self",))
         .select_related("registered_by")
@@ -414,12 +429,24 @@ def passages_process(*, actor: Any = None, limit: int = 200) -> dict[str, int]:
         passage_id__in=[p.pk for p in passages], flag__gt=""
     ).order_by("passage_id", "seq"):
         occupants.setdefault(occupant.passage_id, []).append(occupant)
-    done = failed = 0
+    groups: dict[tuple[Any, dt.date], list[CheckpointPassage]] = {}
     for passage in passages:
-        if _hand_over_or_mark(passage, occupants.get(passage.pk, [])) is None:
-            failed += 1
-        else:
-            done += 1
+        day = timezone.localtime(passage.passed_at).date()
+        groups.setdefault((passage.registered_by_id, day), []).append(passage)
+    done = failed = 0
+    for group in groups.values():
+        try:  # the whole group in one go...
+            with transaction.atomic():
+                _hand_over_many(group, occupants)
+            done += len(group)
+            continue
+        except (DomainError, IntegrityError):
+            pass
+        for passage in group:  # ...or each alone, marking the ones that fail
+            if _hand_over_or_mark(passage, occupants.get(passage.pk, [])) is None:
+                failed += 1
+            else:
+                done += 1
     audit_record(
         actor=actor if getattr(actor, "pk", None) else None,
         verb="travel.passage.handover",

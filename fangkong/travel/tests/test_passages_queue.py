@@ -183,3 +183,37 @@ def test_an_area_declared_while_the_barrier_cache_was_stale_is_swept_again(setup
     assert PassageOccupant.objects.filter(arrival__isnull=True).count() == 0
     # Once is enough.
     assert sweeps_follow_up(actor=None, now=created + dt.timedelta(seconds=90)) == []
+
+
+@override_settings(FANGKONG=WORKER)
+def test_many_passages_are_handed_over_in_one_pass_by_registrar_and_day(setup, county):  # noqa: F811
+    from fangkong.core.tests.idgen import make_resident_id
+
+    from .test_passages_services import make_staff
+
+    checkpoint, staff = setup
+    other = make_staff(county, username="kakou2")
+    risk_area(code=CHAOYANG, start=TODAY - dt.timedelta(days=5))
+    for n in range(6):
+        number = make_resident_id("330106", dt.date(1970, 1, 1) + dt.timedelta(days=n), 10 + n)
+        register(
+            staff if n % 2 else other,
+            checkpoint,
+            origin_code=CHAOYANG,
+            plate=f"京N1234{n}",
+            occupants=[
+                {
+                    "name": "钱司机",
+                    "id_number": number,
+                    "phone": "13511112222",
+                    "temperature": "36.5",
+                }
+            ],
+        )
+    assert passages_process(actor=None) == {"done": 6, "failed": 0}
+    assert TravelRegistration.objects.filter(channel="checkpoint").count() == 6
+    assert not PassageOccupant.objects.filter(flag__gt="", arrival__isnull=True).exists()
+    by_registrar = {
+        r.created_by_id for r in TravelRegistration.objects.filter(channel="checkpoint")
+    }
+    assert by_registrar == {staff.pk, other.pk}
