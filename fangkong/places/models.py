@@ -79,6 +79,15 @@ class Place(TimeStampedModel):
     def __str__(self) -> str:
         return f"Place#{self.pk}"
 
+    def save(self, *args, **kwargs) -> None:
+        # A new place without a bound gets the cap of its kind (places.services_places does
+        # the same explicitly): the invariant of longest_stay_minutes holds from the start.
+        if self._state.adding and not self.longest_stay_minutes:
+            from .selectors_places import stay_for
+
+            self.longest_stay_minutes = stay_for(kind=self.kind)[1]
+        super().save(*args, **kwargs)
+
 
 class StayRule(models.Model):
     """How long a visit is taken to last when nobody scanned out, per kind of place (minutes),

@@ -43,7 +43,7 @@ from fangkong.core.validators import FormatError, normalize_mobile, parse_docume
 from fangkong.people.bulk import person_by_document_sql
 from fangkong.people.models import IdType, Person
 
-from .bulk import insert_new_rows
+from .bulk import insert_new_rows, raise_longest_stay, stay_minutes
 from .models import CheckIn, Place
 from .selectors_checkins import place_stay, places_by_code, stays_by_kind
 
@@ -287,6 +287,13 @@ def checkin_record(
         "created_at": now,
     }
     inserted = _insert_checkin(values)
+    if not clean["out_imputed"] and place is not None:
+        # An explicit time out (the API; never the public scan, whose stay is imputed and
+        # within the cap): keep Place.longest_stay_minutes an upper bound. The loaded (maybe
+        # cached) bound only ever rises, so comparing with it costs no query.
+        minutes = stay_minutes(clean["checked_in_at"], clean["checked_out_at"])
+        if minutes > place.longest_stay_minutes:
+            raise_longest_stay(minutes_by_place={place.pk: minutes})
     if inserted is not None:
         pk, person_id = inserted
         checkin = CheckIn(
@@ -328,6 +335,9 @@ def checkin_checkout(
         checked_out_at=when, out_imputed=False
     )
     if updated:
+        raise_longest_stay(
+            minutes_by_place={checkin.place_id: stay_minutes(checkin.checked_in_at, when)}
+        )
         checkin.checked_out_at = when
         checkin.out_imputed = False
         if getattr(actor, "is_authenticated", False):
@@ -479,6 +489,14 @@ def checkin_record_bulk(
                 created_at,
             )
         )
+    longest: dict[int, int] = {}
+    for clean in good:  # explicit times out may be longer than the place's bound
+        if not clean["out_imputed"]:
+            minutes = stay_minutes(clean["checked_in_at"], clean["checked_out_at"])
+            if minutes > longest.get(clean["place_id"], 0):
+                longest[clean["place_id"]] = minutes
+    bounds = {p.pk: p.longest_stay_minutes for p in places.values()}
+    raise_longest_stay(minutes_by_place={k: m for k, m in longest.items() if m > bounds.get(k, 0)})
     outcome.created = insert_new_rows(CheckIn, _BULK_COLUMNS, new)
     outcome.duplicates += len(new) - outcome.created
     audit_record(

@@ -18,6 +18,7 @@ from fangkong.core.scope import code_in_scope
 from fangkong.core.validators import FormatError, normalize_mobile
 from fangkong.geo.models import Division
 
+from .bulk import raise_longest_stay
 from .defaults import MAX_MINUTES, MIN_MINUTES
 from .models import Place, PlaceKind, StayRule
 from .selectors_places import (
@@ -26,6 +27,7 @@ from .selectors_places import (
     can_manage_places,
     can_set_stay_rules,
     code_taken,
+    stay_for,
 )
 
 CODE_ATTEMPTS = 20
@@ -133,7 +135,12 @@ def place_create(
         code = _new_code()
         if code_taken(code=code):
             continue
-        place = Place(code=code, created_by=created_by, **data)
+        place = Place(
+            code=code,
+            created_by=created_by,
+            longest_stay_minutes=stay_for(kind=data["kind"])[1],
+            **data,
+        )
         try:
             with transaction.atomic():
                 place.save(force_insert=True)
@@ -167,8 +174,12 @@ def place_update(*, actor: Any, place: Place, changes: dict[str, Any]) -> Place:
     changed = [f for f, v in data.items() if getattr(place, f) != v]
     for field in changed:
         setattr(place, field, data[field])
+    bound = []
+    if "kind" in changed:  # the new kind's cap may be longer (longest_stay_minutes only rises)
+        place.longest_stay_minutes = max(place.longest_stay_minutes, stay_for(kind=place.kind)[1])
+        bound = ["longest_stay_minutes"]
     if changed:
-        place.save(update_fields=[*changed, "updated_at"])
+        place.save(update_fields=[*changed, *bound, "updated_at"])
         audit_record(
             actor=actor,
             verb="places.place.update",
@@ -248,6 +259,7 @@ def _write_rule(*, actor: Any, kind: str, stay: int, cap: int) -> StayRule:
         kind=kind,
         defaults={"stay_minutes": stay, "cap_minutes": cap, "updated_by": updated_by},
     )
+    raise_longest_stay(minutes_by_place={}, kinds={kind: cap})  # a longer cap, longer stays
     audit_record(
         actor=actor,
         verb="places.stay_rule.set",

@@ -144,10 +144,14 @@ def build(*, cases: list[CaseRow], contacts: list[ContactRow]) -> Graph:
     seconds_by_via: dict[int, list[ContactRow]] = defaultdict(list)
     orphans: dict[int, list[ContactRow]] = defaultdict(list)
     for row in contacts:
-        if row.degree <= 1 or row.via_id is None:
+        if row.degree <= 1:
             firsts[row.case_id].append(row)
-        elif row.via_id in contact_case:
-            seconds_by_via[row.via_id].append(row)
+    first_ids = {r.id for rows_ in firsts.values() for r in rows_}
+    for row in contacts:
+        if row.degree <= 1:
+            continue
+        if row.via_id in first_ids:
+            seconds_by_via[row.via_id].append(row)  # type: ignore[index]
         else:
             orphans[row.case_id].append(row)
 
@@ -174,7 +178,7 @@ def build(*, cases: list[CaseRow], contacts: list[ContactRow]) -> Graph:
             x = 0.0
             for i, (case, ring, offsets, radius) in enumerate(placed):
                 x += radius if i else 0.0
-                _emit(graph, case, ring, offsets, x, y)
+                _emit(graph, case, ring, offsets, x, y, contact_case)
                 x += radius + GAP
             y += row_radius + GAP * 2
 
@@ -205,6 +209,7 @@ def _emit(
     offsets: list[tuple[float, float]],
     x: float,
     y: float,
+    present: dict[int, int],
 ) -> None:
     graph.nodes.append(
         {
@@ -233,8 +238,8 @@ def _emit(
                 "y": round(y + dy, 1),
             }
         )
-        if row.degree >= 2 and row.via_id is not None:
-            source = contact_node_id(row.via_id)
+        if row.degree >= 2 and row.via_id in present:
+            source = contact_node_id(row.via_id)  # type: ignore[arg-type]
             kind = "secondary"
         else:
             source = case_node_id(case.id)

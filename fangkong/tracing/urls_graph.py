@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+"""Pages under /tracing/chains/: the chains (graph + list) and the graph's data."""
+
+from django.urls import path
+
+from . import views_graph
 
 app_name = "chains"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views_graph.index, name="index"),
+    path("data.json", views_graph.data, name="data"),
+]

@@ -38,6 +38,7 @@ from fangkong.core.exceptions import Conflict, DomainError, Forbidden, NotFound,
 from fangkong.core.models import AuditEvent
 from fangkong.core.scope import code_in_scope
 from fangkong.people.bulk import person_by_document_sql
+from fangkong.people.models import Person
 from fangkong.policy.selectors import risk_level_cached
 
 from .models import Channel, Checkpoint, CheckpointPassage, PassageOccupant, Transport
@@ -289,6 +290,12 @@ def _write(
     for occupant in occupants:
         occupant.pk, occupant.person_id = by_seq[occupant.seq]
         occupant.passage_id = passage.pk
+    known = [o.person_id for o in occupants if o.person_id]
+    if known:  # the answer shows each known person: one read for all, their grid with them
+        people = Person.objects.select_related("division").in_bulk(known)
+        for occupant in occupants:
+            if occupant.person_id:
+                occupant.person = people.get(occupant.person_id)
     arrivals: list[ArrivalResult] = []
     if hand_over and settings.FANGKONG.get("LOOP_INLINE"):
         with transaction.atomic():

@@ -117,3 +117,22 @@ def test_a_checkpoint_out_of_scope_is_not_found(county, users, api_client):
         {**passage_data(), "idempotency_key": uuid.uuid4().hex},
     )
     assert response.status_code == 404
+
+
+def test_known_people_are_shown_without_a_query_each(
+    barrier, people, django_assert_max_num_queries
+):
+    """The answer shows each registered occupant's record (masked): one read for all of them
+    (here, with the test settings' caches off: the token, its use, the checkpoint, the region,
+    the grid, the risk lookup, the write, the people)."""
+    _checkpoint, client, url = barrier
+    rows = [
+        {"name": p.name, "id_number": p.id_number, "phone": "13511112222", "temperature": "36.4"}
+        for p in (people.head, people.spouse)
+    ]
+    body = {**passage_data(occupants=rows), "idempotency_key": uuid.uuid4().hex}
+    with django_assert_max_num_queries(12):
+        response = post(client, url, body)
+    assert response.status_code == 201, response.content
+    shown = [o["person"]["id"] for o in response.json()["occupants"]]
+    assert shown == [people.head.pk, people.spouse.pk]
