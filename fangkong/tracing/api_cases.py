@@ -5,8 +5,6 @@ person leaves masked for the viewer's role (people.presenters). Writes go throug
 services_cases, which check the role and validate field by field (400 with `errors`).
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any
 

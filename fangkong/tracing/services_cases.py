@@ -379,6 +379,10 @@ def cluster_create(*, actor: Any, data: dict[str, Any]) -> Cluster:
     fields = _clean_cluster(data, partial=False, errors=errors)
     if errors:
         raise ValidationFailed(errors)
+    if fields.get("division") is None:
+        # A cluster is seen by whoever sees its division (or one of its cases): by default
+        # the registrant's jurisdiction, so that it is in their scope before any case joins.
+        fields["division"] = getattr(actor, "jurisdiction", None) or county_root()
     cluster = Cluster(
         code=_next_code(Cluster, "聚", timeutils.local_today().year),
         created_by=_actor_or_none(actor),

@@ -269,7 +269,11 @@ def contact_decide(
     proposes the measure or adds the assist letter entry."""
     _require_write(actor)
     # Lock the row: two investigators deciding at once must not both pass the check.
-    contact = Contact.objects.select_for_update().select_related("case__person").get(pk=contact.pk)
+    contact = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("case__person")
+        .get(pk=contact.pk)
+    )
     return _decide(
         actor=actor,
         contact=contact,
@@ -342,7 +346,6 @@ def _decide(
             "order": contact.order_id,
             "assist_entry": contact.assist_entry_id,
         },
-        reason=reason,
     )
     return contact
 

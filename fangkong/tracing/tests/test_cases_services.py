@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 from docx import Document
 
-from fangkong.core.models import AuditEvent
 from fangkong.core.exceptions import Conflict, Forbidden, ValidationFailed
+from fangkong.core.models import AuditEvent
 from fangkong.core.tests.idgen import make_resident_id
 from fangkong.core.timeutils import local_today
 from fangkong.people.models import Person
@@ -39,9 +39,7 @@ def test_case_create_numbers_per_year_opens_investigation_and_history(users, peo
     assert second.code == f"眉病〔{TODAY.year}〕2号"
     assert first.division_id == people.head.division_id
     assert Investigation.objects.get(case=first).status == "open"
-    assert list(CaseEvent.objects.filter(case=first).values_list("verb", flat=True)) == [
-        "created"
-    ]
+    assert list(CaseEvent.objects.filter(case=first).values_list("verb", flat=True)) == ["created"]
     event = AuditEvent.objects.get(verb="tracing.case.create", target_id=str(first.pk))
     assert people.head.name not in str(event.data)
 
@@ -87,7 +85,10 @@ def test_case_create_by_document_finds_or_creates_the_person(users, people, coun
 @pytest.mark.parametrize(
     ("extra", "field"),
     [
-        ({"onset_date": str(TODAY), "report_date": str(TODAY - dt.timedelta(days=1))}, "onset_date"),
+        (
+            {"onset_date": str(TODAY), "report_date": str(TODAY - dt.timedelta(days=1))},
+            "onset_date",
+        ),
         ({"report_date": str(TODAY + dt.timedelta(days=1))}, "report_date"),
         ({"sampling_date": str(TODAY + dt.timedelta(days=1))}, "sampling_date"),
         ({"report_date": ""}, "report_date"),
@@ -206,7 +207,8 @@ def test_clusters_teams_and_investigation(users, people):
         actor=users.epidemiologist, investigation=investigation, conclusions="家庭聚集，传播链清楚"
     )
     investigation.refresh_from_db()
-    assert investigation.status == "closed" and investigation.closed_at is not None
+    assert investigation.status == "closed"
+    assert investigation.closed_at is not None
 
 
 def _place(county):

@@ -10,12 +10,14 @@ import datetime as dt
 import pytest
 
 from fangkong.control.models import ControlOrder
+from fangkong.core.tests.idgen import make_resident_id
 from fangkong.core.timeutils import local_today, now
 from fangkong.places.models import Place
 from fangkong.tracing.models import Case, Contact
 from fangkong.travel.tests.factories import activate
 
 HX = {"HTTP_HX_REQUEST": "true"}
+COWORKER_ID = make_resident_id("610326", dt.date(1995, 6, 1), 52)
 
 
 @pytest.fixture
@@ -220,18 +222,24 @@ def test_api_decide_add_and_secondaries(api_client, users, case, at_market, peop
 
     coworkers = client.post(
         f"/api/v1/contacts/{at_market.pk}/coworkers",
-        {"rows": [{"name": "孙同事", "id_number": "610326199506015231"}]},
+        {"rows": [{"name": "孙同事", "id_number": COWORKER_ID}]},
         content_type="application/json",
     )
-    assert coworkers.status_code in (201, 400)  # the id may be invalid: checked below
+    assert coworkers.status_code == 201
     secondaries = client.post(f"/api/v1/contacts/{at_market.pk}/secondaries")
     assert secondaries.status_code == 201
-    assert all(c["degree"] == 2 for c in secondaries.json())
+    [secondary] = secondaries.json()
+    assert secondary["degree"] == 2
+    assert secondary["via_id"] == at_market.pk
+    assert secondary["evidence_kind"] == "coworker"
 
     assert (
         api_client(users.leader)
-        .post(url, {"contact_id": at_market.pk, "status": "general", "reason": "x"},
-              content_type="application/json")
+        .post(
+            url,
+            {"contact_id": at_market.pk, "status": "general", "reason": "x"},
+            content_type="application/json",
+        )
         .status_code
         == 403
     )
