@@ -36,6 +36,13 @@ CASE_VISITS = 12
 ONE_CASE_SAMPLES = 30
 BATCH = 1000
 DOCS_PREFIX = "BC"
+# Venue codes of the places loaded here: 13 characters, never a real (8-character) code.
+PLACE_PREFIX = "BENCHC"
+# What the raw query fetches: what companions_batch needs (the same columns).
+COLUMNS = (
+    "c.id, o.id, c.checked_in_at, c.checked_out_at, o.place_id, o.id_type, o.id_number,"
+    " o.name, o.phone, o.person_id, o.checked_in_at, o.checked_out_at"
+)
 
 
 def _sizes(args: Any) -> tuple[int, int, int]:
@@ -66,19 +73,34 @@ def _load(
     start = dt.datetime(2022, 4, 1, tzinfo=timezone.get_default_timezone())
     kinds = list(DEFAULT_STAY_RULES)
     place_kinds = [rng.choice(kinds) for _ in range(places)]
-    CheckIn.objects.filter(place__code__startswith="B").delete()
-    Place.objects.filter(code__startswith="B").delete()
+    with connection.cursor() as cursor:  # a rerun: what an earlier run loaded goes first
+        cursor.execute(
+            "DELETE FROM places_checkin WHERE place_id IN"
+            " (SELECT id FROM places_place WHERE code LIKE %s)",
+            [f"{PLACE_PREFIX}%"],
+        )
+        cursor.execute("DELETE FROM places_place WHERE code LIKE %s", [f"{PLACE_PREFIX}%"])
     with transaction.atomic():
         insert_rows(
             Place,
             ["code", "name", "kind", "division_id", "address", "active", "longest_stay_minutes"],
             [
-                (f"B{i:07d}", f"压测场所{i}", place_kinds[i], division.pk, "某路", True, 0)
+                (
+                    f"{PLACE_PREFIX}{i:07d}",
+                    f"同行压测场所{i}",
+                    place_kinds[i],
+                    division.pk,
+                    "某路",
+                    True,
+                    0,
+                )
                 for i in range(places)
             ],
         )
     place_ids = list(
-        Place.objects.filter(code__startswith="B").order_by("code").values_list("pk", flat=True)
+        Place.objects.filter(code__startswith=PLACE_PREFIX)
+        .order_by("code")
+        .values_list("pk", flat=True)
     )
     longest = [DEFAULT_STAY_RULES[k][1] for k in place_kinds]
     # every document gets Poisson-ish visits; the first BATCH*2 get exactly CASE_VISITS
@@ -138,7 +160,7 @@ def _raw(numbers: list[str], start: dt.datetime, end: dt.datetime) -> set[tuple[
     marks = ", ".join(["%s"] * len(numbers))
     if connection.vendor == "postgresql":
         sql = (
-            "SELECT c.id, o.id FROM places_checkin c"
+            f"SELECT {COLUMNS} FROM places_checkin c"
             " JOIN places_place p ON p.id = c.place_id"
             " JOIN places_checkin o ON o.place_id = c.place_id"
             " AND o.checked_in_at >= c.checked_in_at - make_interval(mins => %s + p.longest_stay_minutes)"
@@ -156,7 +178,7 @@ def _raw(numbers: list[str], start: dt.datetime, end: dt.datetime) -> set[tuple[
             return when.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
 
         sql = (
-            "SELECT c.id, o.id FROM places_checkin c"
+            f"SELECT {COLUMNS} FROM places_checkin c"
             " JOIN places_place p ON p.id = c.place_id"
             " JOIN places_checkin o ON o.place_id = c.place_id"
             " AND o.checked_in_at >= datetime(c.checked_in_at, '-' || (%s + p.longest_stay_minutes) || ' minutes')"
@@ -170,7 +192,7 @@ def _raw(numbers: list[str], start: dt.datetime, end: dt.datetime) -> set[tuple[
         params = [BUFFER_MIN, BUFFER_MIN, BUFFER_MIN, *numbers, s(start), s(end), s(start)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return set(cursor.fetchall())
+        return {(row[0], row[1]) for row in cursor.fetchall()}
 
 
 def _ours(numbers: list[str], start: dt.datetime, end: dt.datetime) -> set[tuple[int, int]]:

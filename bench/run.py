@@ -32,7 +32,8 @@ HERE = Path(__file__).resolve().parent
 # search, coverage, sweep and selfreport reuse the seeded DB (sweep removes what it adds;
 # selfreport adds arrivals and people, so it comes after the others that count on the seed;
 # checkins and passages add places, checkpoints, check-ins, passages and arrivals, so they come
-# after it); import_people re-seeds it and runs last.
+# after it); companions adds its own places (codes B…) and a bulk of check-ins at them, and
+# reads nothing else; import_people re-seeds it and runs last.
 SCRIPTS = (
     "seed.py",
     "search.py",
@@ -41,6 +42,7 @@ SCRIPTS = (
     "selfreport.py",
     "checkins.py",
     "passages.py",
+    "companions.py",
     "import_people.py",
 )
 

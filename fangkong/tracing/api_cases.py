@@ -10,11 +10,13 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
 from pydantic import ConfigDict
 
+from fangkong.core.exceptions import ValidationFailed
 from fangkong.people.api import PersonOut
 from fangkong.people.models import IdType
 from fangkong.people.presenters import person_display
@@ -145,6 +147,58 @@ class ClusterIn(Schema):
     )
     description: str = ""
     division_code: str = Field("", description="所在区划代码")
+
+
+class ClusterPatchIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, description="名称")
+    kind: str | None = Field(None, json_schema_extra={"enum": list(Cluster.Kind.values)})
+    description: str | None = None
+    division_code: str | None = Field(None, description="所在区划代码")
+
+
+class CaseClusterIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    cluster_id: int | None = Field(None, description="聚集性疫情编号；null 表示移出聚集性疫情")
+
+
+class CaseInvestigationOut(Schema):
+    id: int
+    case_id: int
+    team_id: int | None = None
+    team_name: str
+    investigator_id: int | None = None
+    investigator_name: str
+    status: str = Field(..., description="open 进行中，closed 已完成")
+    conclusions: str
+    closed_at: dt.datetime | None = None
+
+
+class CaseInvestigationIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    team_id: int | None = Field(None, description="流调小组编号（与 investigator_id 一起指派）")
+    investigator_id: int | None = Field(None, description="流调人员账号编号")
+    conclusions: str | None = Field(None, description="流调结论；填写后与 close 一起保存")
+    close: bool = Field(True, description="填写结论时：true 完成流调，false 保持进行中")
+
+
+class CaseTeamOut(Schema):
+    id: int
+    name: str
+    leader_id: int | None = None
+    member_ids: list[int]
+    active: bool
+
+
+class CaseTeamIn(Schema):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"required": ["name"]})
+
+    name: str = Field("", description="小组名称（必填）")
+    leader_id: int | None = Field(None, description="组长账号编号")
+    member_ids: list[int] = Field(default_factory=list, description="组员账号编号")
 
 
 class TimelineOut(Schema):
@@ -319,6 +373,117 @@ def get_cluster(request: HttpRequest, cluster_id: int) -> Any:
     cluster = selectors.access_cluster_by_id(viewer=request.auth, cluster_id=cluster_id)
     count = selectors_cases.case_list(viewer=request.auth, cluster_id=cluster.pk).count()
     return _cluster(cluster, count)
+
+
+@router.patch("/clusters/{cluster_id}", response=ClusterOut, summary="修改聚集性疫情")
+def update_cluster(request: HttpRequest, cluster_id: int, payload: ClusterPatchIn) -> Any:
+    cluster = selectors.access_cluster_by_id(viewer=request.auth, cluster_id=cluster_id)
+    services_cases.cluster_update(
+        actor=request.auth, cluster=cluster, changes=payload.model_dump(exclude_unset=True)
+    )
+    return get_cluster(request, cluster_id)
+
+
+@router.put("/cases/{case_id}/cluster", response=CaseOut, summary="将病例归入（或移出）聚集性疫情")
+def set_case_cluster(request: HttpRequest, case_id: int, payload: CaseClusterIn) -> Any:
+    case = selectors.access_case_by_id(viewer=request.auth, case_id=case_id)
+    cluster = (
+        selectors.access_cluster_by_id(viewer=request.auth, cluster_id=payload.cluster_id)
+        if payload.cluster_id is not None
+        else None
+    )
+    services_cases.case_set_cluster(actor=request.auth, case=case, cluster=cluster)
+    return _reload(request, case_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Investigations and teams
+
+
+def _investigation(investigation: Any) -> dict[str, Any]:
+    return {
+        "id": investigation.pk,
+        "case_id": investigation.case_id,
+        "team_id": investigation.team_id,
+        "team_name": investigation.team.name if investigation.team_id else "",
+        "investigator_id": investigation.investigator_id,
+        "investigator_name": (
+            (investigation.investigator.display_name or investigation.investigator.username)
+            if investigation.investigator_id
+            else ""
+        ),
+        "status": investigation.status,
+        "conclusions": investigation.conclusions,
+        "closed_at": investigation.closed_at,
+    }
+
+
+@router.get("/cases/{case_id}/investigation", response=CaseInvestigationOut, summary="病例的流调")
+def get_investigation(request: HttpRequest, case_id: int) -> Any:
+    case = selectors.access_case_by_id(viewer=request.auth, case_id=case_id)
+    return _investigation(selectors_cases.investigation_of(case=case))
+
+
+@router.post(
+    "/cases/{case_id}/investigation",
+    response=CaseInvestigationOut,
+    summary="指派流调小组和流调人员、填写流调结论",
+    description="给出 team_id / investigator_id 时指派；给出 conclusions 时保存结论（close 为 true "
+    "则完成流调）。两者可同时提交。",
+)
+def update_investigation(request: HttpRequest, case_id: int, payload: CaseInvestigationIn) -> Any:
+    case = selectors.access_case_by_id(viewer=request.auth, case_id=case_id)
+    investigation = selectors_cases.investigation_of(case=case)
+    fields = payload.model_dump(exclude_unset=True)
+    if "team_id" in fields or "investigator_id" in fields:
+        team = (
+            selectors_cases.team_list(viewer=request.auth).filter(pk=payload.team_id).first()
+            if payload.team_id
+            else None
+        )
+        if payload.team_id and team is None:
+            raise ValidationFailed({"team_id": [_("流调小组不存在")]})
+        services_cases.investigation_assign(
+            actor=request.auth,
+            investigation=investigation,
+            team=team,
+            investigator_id=payload.investigator_id,
+        )
+    if "conclusions" in fields:
+        services_cases.investigation_conclude(
+            actor=request.auth,
+            investigation=investigation,
+            conclusions=payload.conclusions or "",
+            close=payload.close,
+        )
+    return _investigation(selectors_cases.investigation_of(case=case))
+
+
+def _team(team: Any) -> dict[str, Any]:
+    return {
+        "id": team.pk,
+        "name": team.name,
+        "leader_id": team.leader_id,
+        "member_ids": sorted(m.pk for m in team.members.all()),
+        "active": team.active,
+    }
+
+
+@router.get("/teams", response=list[CaseTeamOut], summary="流调小组")
+@paginate(present=lambda request, team: _team(team))
+def list_teams(request: HttpRequest) -> Any:
+    return selectors_cases.team_list(viewer=request.auth).order_by("name", "pk")
+
+
+@router.post("/teams", response={201: CaseTeamOut}, summary="建立流调小组")
+def create_team(request: HttpRequest, payload: CaseTeamIn) -> Any:
+    team = services_cases.team_create(
+        actor=request.auth,
+        name=payload.name,
+        leader_id=payload.leader_id,
+        member_ids=payload.member_ids,
+    )
+    return Status(201, _team(team))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,9 +33,8 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from fangkong.core import timeutils
 from fangkong.people.models import Person
@@ -49,8 +48,8 @@ from .models import Case, Classification, Contact
 DEFAULT_LOOKBACK_DAYS = 2
 DEFAULT_BUFFER_MINUTES = 30
 SAME_PLATE_WITHIN = dt.timedelta(hours=2)
-# Ranges per statement (SQLite: UNION ALL branches, below its 500-term compound limit).
-_CHUNK = 200
+# Ranges per statement on SQLite (5 parameters each, below its 32,766-parameter limit).
+_CHUNK = 5000
 
 # Seating rules for shared transport (domain-rules §1.3, 8th/9th guides), as data:
 # "rows": same row and `rows` rows in front and behind; "carriage": the whole carriage;
@@ -143,15 +142,19 @@ def buffer_minutes_setting() -> int:
 
 def _when(value: Any) -> dt.datetime:
     """A datetime from a raw cursor (SQLite gives text in UTC, PostgreSQL aware values)."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if timezone.is_naive(value):
+    if value.__class__ is str:
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value
 
 
 def _param(value: dt.datetime) -> Any:
-    return connection.ops.adapt_datetimefield_value(value)
+    """A datetime as the database compares it: as it is (PostgreSQL), the text Django stores
+    (SQLite: naive UTC, ISO with a space, microseconds only when non-zero)."""
+    if connection.vendor == "postgresql":
+        return value
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ")
 
 
 def _table(model: Any) -> tuple[str, dict[str, str]]:
@@ -166,8 +169,7 @@ def _case_checkins(
     longest stay of the place). One query per 500 documents on (id_number, checked_in_at)."""
     if not keys:
         return []
-    longest_any = Place.objects.aggregate(m=Max("longest_stay_minutes"))["m"] or 0
-    lo = min(k[3] for k in keys) - dt.timedelta(minutes=longest_any)
+    lo = min(k[3] for k in keys)
     hi = max(k[4] for k in keys)
     by_doc: dict[tuple[str, str], list[tuple[Any, dt.datetime, dt.datetime]]] = defaultdict(list)
     for key, id_type, id_number, start, end in keys:
@@ -175,6 +177,13 @@ def _case_checkins(
     numbers = sorted({n for _t, n in by_doc})
     table, c = _table(CheckIn)
     place_table, p = _table(Place)
+    # in >= lo - the longest stay anywhere: a visit that began before the window and lasted
+    # into it (the bound read in the same statement)
+    longest = f"(SELECT MAX({p['longest_stay_minutes']}) FROM {place_table})"
+    if connection.vendor == "postgresql":
+        lower = f"%s::timestamptz - make_interval(mins => COALESCE({longest}, 0))"
+    else:
+        lower = f"datetime(%s, '-' || COALESCE({longest}, 0) || ' minutes')"
     found = []
     with connection.cursor() as cursor:
         for i in range(0, len(numbers), 500):
@@ -185,7 +194,7 @@ def _case_checkins(
                 f" p.{p['longest_stay_minutes']} FROM {table} c"
                 f" JOIN {place_table} p ON p.{p['id']} = c.{c['place_id']}"
                 f" WHERE c.{c['id_number']} IN ({', '.join(['%s'] * len(chunk))})"
-                f" AND c.{c['checked_in_at']} >= %s AND c.{c['checked_in_at']} < %s",
+                f" AND c.{c['checked_in_at']} >= {lower} AND c.{c['checked_in_at']} < %s",
                 [*chunk, _param(lo), _param(hi)],
             )
             for pk, place_id, id_type, number, cin, cout, longest in cursor.fetchall():
@@ -200,7 +209,8 @@ def _range_rows(ranges: list[tuple[int, int, Any, Any, Any]]) -> list[tuple[Any,
     """Rows (range index, id, place_id, id_type, id_number, name, phone, person_id, in, out)
     of check-ins with place_id = P, lo <= in < hi and out > lo2, for each range (i, P, lo,
     hi, lo2). PostgreSQL: one statement, a lateral index range scan per range over unnest'ed
-    arrays; elsewhere: UNION ALL of the range scans, `_CHUNK` per statement."""
+    arrays; elsewhere: the ranges as a VALUES table, `_CHUNK` per statement, cross-joined
+    (ranges outside, so one index range scan each)."""
     table, c = _table(CheckIn)
     cols = (
         f"c.{c['id']}, c.{c['place_id']}, c.{c['id_type']}, c.{c['id_number']}, c.{c['name']},"
@@ -224,12 +234,16 @@ def _range_rows(ranges: list[tuple[int, int, Any, Any, Any]]) -> list[tuple[Any,
                 [i, places, los, his, lo2s],
             )
             return cursor.fetchall()
-        branch = f"SELECT %s, {cols} FROM {table} c WHERE " + where.format(
-            p="%s", lo="%s", hi="%s", lo2="%s"
-        )
+        # CROSS JOIN fixes the order: the ranges outside, an index range scan inside each
+        on = where.format(p="r.p", lo="r.lo", hi="r.hi", lo2="r.lo2")
         for s in range(0, len(ranges), _CHUNK):
             chunk = ranges[s : s + _CHUNK]
-            cursor.execute(" UNION ALL ".join([branch] * len(chunk)), [v for r in chunk for v in r])
+            values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"WITH r(i, p, lo, hi, lo2) AS (VALUES {values})"
+                f" SELECT r.i, {cols} FROM r CROSS JOIN {table} c WHERE {on}",
+                [v for r in chunk for v in r],
+            )
             rows.extend(cursor.fetchall())
     return rows
 
@@ -242,13 +256,14 @@ def companions_batch(
     """For each key (key, id_type, id_number, window start, window end): the check-ins of
     other documents overlapping, within the buffer, one of that document's check-ins that
     overlap the window. Two statements for one case; for 1,000 cases, the case check-ins
-    by 500 documents and the companions in one statement (PostgreSQL) or 200 ranges per
+    by 500 documents and the companions in one statement (PostgreSQL) or 5,000 ranges per
     statement (SQLite)."""
     buffer = dt.timedelta(
         minutes=buffer_minutes_setting() if buffer_minutes is None else buffer_minutes
     )
     own = _case_checkins(keys)
-    docs = {k[0]: (k[1], k[2]) for k in keys}
+    id_type_of = {k[0]: k[1] for k in keys}
+    id_number_of = {k[0]: k[2] for k in keys}
     ranges = [
         (
             i,
@@ -260,15 +275,17 @@ def companions_batch(
         for i, (_key, _pk, place_id, cin, cout, longest) in enumerate(own)
     ]
     result: dict[Any, list[Hit]] = {k[0]: [] for k in keys}
-    for i, pk, place_id, id_type, number, name, phone, person_id, cin, cout in _range_rows(ranges):
+    rows = _range_rows(ranges)
+    if rows and (rows[0][8].__class__ is str or rows[0][8].tzinfo is None):
+        rows = [(*r[:8], _when(r[8]), _when(r[9])) for r in rows]  # SQLite: naive UTC
+    new = Hit._make
+    for i, pk, place_id, id_type, number, name, phone, person_id, cin, cout in rows:
         key, case_pk, _place, case_in, case_out, _longest = own[i]
-        if (id_type, number) == docs[key]:
+        if id_number_of[key] == number and id_type_of[key] == id_type:
             continue
         result[key].append(
-            Hit(
-                case_pk, case_in, case_out, pk, place_id, id_type, number, name, phone,
-                person_id, _when(cin), _when(cout),
-            )
+            new((case_pk, case_in, case_out, pk, place_id, id_type, number, name, phone,
+                 person_id, cin, cout))
         )  # fmt: skip
     return result
 
@@ -340,7 +357,7 @@ def _seat_position(transport: str, seat: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def seat_rule_applies(transport: str, case_seat: str, other_seat: str) -> str | None:
+def seat_rule_applies(*, transport: str, case_seat: str, other_seat: str) -> str | None:
     """The seat rule that makes two travellers on the same vehicle candidates (its name), or
     SEAT_UNKNOWN when a seat is unknown, or None when they sat too far apart."""
     rule = SEAT_RULES[transport]
@@ -378,7 +395,7 @@ def _transport(person: Person, window: Window) -> list[tuple[dict[str, Any], Any
                 transport, vehicle_no.upper(), left_on,
             ):  # fmt: skip
                 continue
-            rule = seat_rule_applies(transport, seat, reg.seat)
+            rule = seat_rule_applies(transport=transport, case_seat=seat, other_seat=reg.seat)
             if rule is None or not reg.person.id_number:
                 continue
             day = min(arrived_on, reg.arrived_on)

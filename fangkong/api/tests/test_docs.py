@@ -14,6 +14,22 @@ from ninja import Schema
 from pydantic import BaseModel
 
 PATHS = {
+    "/api/v1/cases",
+    "/api/v1/cases/{case_id}",
+    "/api/v1/cases/{case_id}/reclassify",
+    "/api/v1/cases/{case_id}/report.docx",
+    "/api/v1/cases/{case_id}/timeline",
+    "/api/v1/cases/{case_id}/investigation",
+    "/api/v1/cases/{case_id}/contact-candidates",
+    "/api/v1/cases/{case_id}/contacts",
+    "/api/v1/contacts/{contact_id}/coworkers",
+    "/api/v1/contacts/{contact_id}/secondaries",
+    "/api/v1/clusters",
+    "/api/v1/clusters/{cluster_id}",
+    "/api/v1/clusters/{cluster_id}/graph",
+    "/api/v1/cases/{case_id}/cluster",
+    "/api/v1/chains",
+    "/api/v1/teams",
     "/api/v1/divisions",
     "/api/v1/divisions/{code}",
     "/api/v1/divisions/{code}/coverage",

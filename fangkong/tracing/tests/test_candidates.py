@@ -20,6 +20,7 @@ from fangkong.tracing.candidates import (
     companions_batch,
     find_candidates,
     lookback_window,
+    seat_rule_applies,
 )
 from fangkong.tracing.models import Case, Classification
 from fangkong.travel.models import (
@@ -297,3 +298,20 @@ def test_household_vehicle_and_transport_are_merged_per_document(county, people)
     assert (flight["kind"], flight["seat_rule"]) == ("transport", "flight_rows_3")
     assert far.id_number not in found
     assert found[unknown.id_number].evidence["items"][0]["seat_rule"] == SEAT_UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("transport", "case_seat", "other_seat", "rule"),
+    [
+        ("flight", "20C", "17A", "flight_rows_3"),
+        ("flight", "20C", "24A", None),
+        ("train", "05车12A", "5-03F", "train_carriage"),
+        ("train", "05车12A", "06车12A", None),
+        ("train", "05车12A", "无座", SEAT_UNKNOWN),
+        ("bus", "", "", "coach_all"),
+    ],
+)
+def test_seating_rules(transport, case_seat, other_seat, rule):
+    assert (
+        seat_rule_applies(transport=transport, case_seat=case_seat, other_seat=other_seat) == rule
+    )
