@@ -411,7 +411,11 @@ def _person_for(*, actor: Any, contact: Contact) -> Person:
 
 
 def _into_the_loop(*, actor: Any, contact: Contact, now: dt.datetime) -> None:
-    known_grid = contact.person_id is not None and contact.person.division.is_small_grid
+    known_grid = (
+        contact.person_id is not None
+        and contact.person.division is not None
+        and contact.person.division.is_small_grid
+    )
     if not known_grid and contact.person_id is None and not contact.division_id:
         found = (
             Person.objects.filter(
@@ -420,7 +424,9 @@ def _into_the_loop(*, actor: Any, contact: Contact, now: dt.datetime) -> None:
             .select_related("division")
             .first()
         )
-        known_grid = found is not None and found.division.is_small_grid
+        known_grid = (
+            found is not None and found.division is not None and found.division.is_small_grid
+        )
         if found is not None:
             contact.person = found
     if not known_grid and not contact.division_id and not contact.outside_code:
@@ -436,7 +442,12 @@ def _into_the_loop(*, actor: Any, contact: Contact, now: dt.datetime) -> None:
     anchor = timezone.localtime(contact.last_exposure_at).date()
     category = LOOP_CATEGORY.get(contact.degree, "secondary_contact")
     case_code = contact.case.code
-    if person.division.is_small_grid:
+    # The grid that answers: the person's own small grid, else the one the investigator gave.
+    grid = next(
+        (d for d in (person.division, contact.division) if d is not None and d.is_small_grid),
+        None,
+    )
+    if grid is not None:
         title = (
             _("密接判定：病例 %(code)s") if contact.degree == 1 else _("次密接判定：病例 %(code)s")
         ) % {"code": case_code}
@@ -445,7 +456,7 @@ def _into_the_loop(*, actor: Any, contact: Contact, now: dt.datetime) -> None:
             requests=[
                 OrderRequest(
                     person_id=person.pk,
-                    division_code=person.division_id,
+                    division_code=grid.code,
                     category=category,
                     anchor_date=anchor,
                     found_on=today,
@@ -459,8 +470,16 @@ def _into_the_loop(*, actor: Any, contact: Contact, now: dt.datetime) -> None:
         )
         outcome = outcomes[0]
         contact.order = outcome.order or outcome.covered_by
-        contact.division_id = person.division_id
+        contact.division = grid
         return
+    if not contact.outside_code:
+        raise ValidationFailed(
+            {
+                "division_code": [
+                    _("该人员未登记现住网格：请选择本县的小网格，或填写县外住址区划代码。")
+                ]
+            }
+        )
     assist_outgoing_add(
         actor=actor,
         entries=[
