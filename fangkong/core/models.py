@@ -23,6 +23,7 @@ class AuditEvent(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # audit_actor_at_idx (actor, at) serves it
     )
     verb = models.CharField(_("操作"), max_length=64, db_index=True)
     target_type = models.CharField(_("对象类型"), max_length=64)

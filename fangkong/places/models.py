@@ -153,9 +153,9 @@ class CheckIn(models.Model):
     source = models.CharField(_("来源"), max_length=8, choices=Source.choices)
     room = models.CharField(_("房间号"), max_length=20, blank=True)
     # A retry of the same scan (or batch row) carries the same key and finds the first one.
-    idempotency_key = models.CharField(
-        _("幂等键"), max_length=64, null=True, blank=True, unique=True
-    )
+    # Unique through Meta.constraints: a plain unique index, without the LIKE-pattern twin
+    # Django adds beside `unique=True` (keys are only ever looked up whole).
+    idempotency_key = models.CharField(_("幂等键"), max_length=64, null=True, blank=True)
     import_job = models.ForeignKey(
         "imports.ImportJob",
         verbose_name=_("导入任务"),
@@ -186,7 +186,8 @@ class CheckIn(models.Model):
             models.CheckConstraint(
                 condition=Q(checked_out_at__gte=models.F("checked_in_at")),
                 name="checkin_out_after_in",
-            )
+            ),
+            models.UniqueConstraint(fields=["idempotency_key"], name="checkin_idempotency_key"),
         ]
 
     def __str__(self) -> str:

@@ -357,13 +357,14 @@ class RateCounter(models.Model):
     a hash of the client address, never the address. Expired rows are purged by the loop
     worker."""
 
-    key = models.CharField(_("键"), max_length=80, unique=True)
+    key = models.CharField(_("键"), max_length=80)  # unique: Meta.constraints
     count = models.PositiveIntegerField(_("次数"), default=0)
     expires_at = models.DateTimeField(_("过期时间"), db_index=True)
 
     class Meta:
         verbose_name = _("访问计数")
         verbose_name_plural = _("访问计数")
+        constraints = [models.UniqueConstraint(fields=["key"], name="ratecounter_key")]
 
     def __str__(self) -> str:
         return f"RateCounter#{self.pk}"
@@ -487,6 +488,7 @@ class CheckpointPassage(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # never searched by; a grid is removed only with its passages
     )
     destination_address = models.CharField(_("目的地址"), max_length=200, blank=True)
     purpose = models.CharField(_("事由"), max_length=100, blank=True)
@@ -498,9 +500,11 @@ class CheckpointPassage(models.Model):
         _("转入闭环"), max_length=8, choices=Handover.choices, blank=True, default=""
     )
     handover_error = models.CharField(_("转入闭环失败原因"), max_length=500, blank=True)
-    idempotency_key = models.CharField(_("幂等键"), max_length=64, unique=True)
+    # Unique through Meta.constraints (no LIKE-pattern twin index: keys are looked up whole).
+    idempotency_key = models.CharField(_("幂等键"), max_length=64)
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        db_index=False,  # never searched by; an index would only slow every passage down
         verbose_name=_("登记人"),
         on_delete=models.SET_NULL,
         null=True,
@@ -522,6 +526,9 @@ class CheckpointPassage(models.Model):
                 fields=["id"], condition=Q(handover="pending"), name="passage_handover_pending"
             ),
         ]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="passage_idempotency_key")
+        ]
 
     def __str__(self) -> str:
         return f"CheckpointPassage#{self.pk}"
@@ -542,6 +549,7 @@ class PassageOccupant(models.Model):
         verbose_name=_("过卡登记"),
         on_delete=models.CASCADE,
         related_name="occupants",
+        db_index=False,  # occupant_one_per_seat (passage, seq) serves it
     )
     seq = models.PositiveSmallIntegerField(_("序号"))
     person = models.ForeignKey(

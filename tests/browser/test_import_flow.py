@@ -18,7 +18,6 @@ import io
 import re
 from pathlib import Path
 
-import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
@@ -26,26 +25,16 @@ from conftest import PASSWORD
 from fangkong.core.tests.idgen import make_resident_id
 from fangkong.imports import services
 from fangkong.people.models import Person
+from tests.browser.support import BROWSER, launch, shot, sync_api
 
-from .test_people_flow import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="浏览器测试已跳过：未安装 /usr/bin/chromium（apt-get install -y chromium）",
-    ),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is missing")
+pytestmark = BROWSER
 
 HEADER = ["姓名", "证件号码", "性别", "出生日期", "手机号", "现住址", "网格编码"]
 GRID_A = "610326107201001"
 
 
 def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"import-{name}.png"), full_page=True)
+    shot(page, f"import-{name}")
 
 
 def _roster(path: Path) -> tuple[Path, list[str]]:
@@ -117,9 +106,7 @@ def test_upload_watch_progress_download_errors_and_export(
     roster, bad_names = _roster(tmp_path / "齐镇一组花名册.xlsx")
     expect = sync_api.expect
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch(playwright)
         try:
             context = browser.new_context(
                 viewport={"width": 1280, "height": 900}, locale="zh-CN", accept_downloads=True

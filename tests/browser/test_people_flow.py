@@ -8,45 +8,22 @@ var/screenshots/ (git-ignored) for a person to look at.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from urllib.parse import quote
 
-import pytest
-
 from conftest import PASSWORD
+from tests.browser.support import BROWSER, launch, shot, sync_api
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-    "--disable-component-update",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="浏览器测试已跳过：未安装 /usr/bin/chromium（apt-get install -y chromium）",
-    ),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is missing")
+pytestmark = BROWSER
 
 
 def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"people-{name}.png"), full_page=True)
+    shot(page, f"people-{name}")
 
 
 def test_town_officer_finds_a_person_and_opens_the_household(live_server, users, people):
     expect = sync_api.expect
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = launch(playwright)
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="zh-CN")
             page = context.new_page()

@@ -4,30 +4,17 @@ Screenshots go to var/screenshots/risk-*.png for a person to look at."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from conftest import PASSWORD
 from fangkong.policy.models import RiskArea
+from tests.browser.support import BROWSER, assert_fits_phone, launch, phone_page, shot, sync_api
 
 from .test_sweep_support import activate_edition, days, make_arrival
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "var" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-component-update"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="浏览器测试已跳过：未安装 /usr/bin/chromium"),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is missing")
+pytestmark = BROWSER
 
 
 def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"risk-{name}.png"), full_page=True)
+    shot(page, f"risk-{name}")
 
 
 def _login(page, url: str, user) -> None:
@@ -43,9 +30,7 @@ def test_the_hq_declares_an_area_and_sees_the_sweep(live_server, county, users):
     activate_edition(county)
     reg = make_arrival(county, left_on=days(-3), origin_address="北京市朝阳区松榆里社区5号楼")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=ARGS
-        )
+        browser = launch(playwright)
         try:
             page = browser.new_context(
                 viewport={"width": 1280, "height": 900}, locale="zh-CN"
@@ -72,14 +57,11 @@ def test_the_hq_declares_an_area_and_sees_the_sweep(live_server, county, users):
             expect(page.locator("[data-testid=hit-table]")).to_contain_text("已提出管控措施")
             _shot(page, "02-sweep")
 
-            phone = browser.new_context(
-                viewport={"width": 375, "height": 812}, locale="zh-CN"
-            ).new_page()
+            phone = phone_page(browser)
             _login(phone, live_server.url, users.commander)
             phone.goto(live_server.url + "/risk-areas/")
             expect(phone.locator("[data-testid=risk-table]")).to_contain_text("松榆里社区")
-            width = phone.evaluate("document.documentElement.scrollWidth")
-            assert width <= 375 + 1, f"the list scrolls sideways on a phone ({width}px)"
+            assert_fits_phone(phone)
             _shot(phone, "03-list-phone")
         finally:
             browser.close()
