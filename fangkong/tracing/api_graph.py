@@ -111,7 +111,7 @@ class ChainRowOut(Schema):
 )
 def cluster_graph(request: HttpRequest, cluster_id: int, filters: Query[ChainGraphFilters]) -> Any:
     return selectors_graph.chain_graph(
-        viewer=request.user,
+        viewer=request.auth,
         cluster_id=cluster_id,
         date_from=filters.date_from,
         date_to=filters.date_to,
@@ -120,10 +120,10 @@ def cluster_graph(request: HttpRequest, cluster_id: int, filters: Query[ChainGra
 
 
 @router.get("/chains", response=list[ChainRowOut], summary="传播链列表（病例及其接触者）")
-@paginate(present=lambda request, case: selectors_graph.chain_row(viewer=request.user, case=case))
+@paginate(present=lambda request, case: selectors_graph.chain_row(viewer=request.auth, case=case))
 def list_chains(request: HttpRequest, filters: Query[ChainFilters]) -> Any:
     return selectors_graph.chain_list(
-        viewer=request.user,
+        viewer=request.auth,
         cluster_id=filters.cluster_id,
         date_from=filters.date_from,
         date_to=filters.date_to,

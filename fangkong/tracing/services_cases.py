@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from fangkong.core import timeutils
 from fangkong.core.audit import audit_record
 from fangkong.core.exceptions import Conflict, Forbidden, ValidationFailed
+from fangkong.core.scope import code_in_scope, scope_by_division
 from fangkong.geo.models import Division
 from fangkong.people.models import Person
 from fangkong.people.validation import clean_person_fields
@@ -44,6 +45,7 @@ from .models import (
     TimelineEntry,
 )
 from .permissions import WRITERS, can_write, role_of
+from .selectors import case_queryset, cluster_queryset
 
 REASON_MAX = 200
 TEXT_MAX = 200
@@ -165,7 +167,9 @@ def _find_or_create_person(
     """The case's person: by id, or by document (found among the living records, or created
     in the grid given, like arrivals; a different name on a known number is not written over)."""
     if data.get("person_id"):
-        person = Person.objects.filter(pk=data["person_id"], merged_into__isnull=True).first()
+        # A person outside the actor's scope is missing, like everywhere else.
+        people = scope_by_division(Person.objects.all(), viewer=actor, field="division_id")
+        person = people.filter(pk=data["person_id"], merged_into__isnull=True).first()
         if person is None:
             errors.setdefault("person_id", []).append(_("人员不存在"))
         return person
@@ -228,12 +232,12 @@ def case_create(*, actor: Any, data: dict[str, Any]) -> Case:
         errors.setdefault("classification", []).append(_("请选择病例分类"))
     cluster = None
     if data.get("cluster_id"):
-        cluster = Cluster.objects.filter(pk=data["cluster_id"]).first()
+        cluster = cluster_queryset(viewer=actor).filter(pk=data["cluster_id"]).first()
         if cluster is None:
             errors.setdefault("cluster_id", []).append(_("聚集性疫情不存在"))
     infected_by = None
     if data.get("infected_by_id"):
-        infected_by = Case.objects.filter(pk=data["infected_by_id"]).first()
+        infected_by = case_queryset(viewer=actor).filter(pk=data["infected_by_id"]).first()
         if infected_by is None:
             errors.setdefault("infected_by_id", []).append(_("传染来源病例不存在"))
     if errors:
@@ -288,7 +292,8 @@ def case_update(*, actor: Any, case: Case, changes: dict[str, Any]) -> Case:
     if "infected_by_id" in changes:
         source_id = changes["infected_by_id"] or None
         if source_id is not None and (
-            int(source_id) == case.pk or not Case.objects.filter(pk=source_id).exists()
+            int(source_id) == case.pk
+            or not case_queryset(viewer=actor).filter(pk=source_id).exists()
         ):
             errors.setdefault("infected_by_id", []).append(_("传染来源病例不存在"))
         fields["infected_by_id"] = source_id
@@ -346,7 +351,7 @@ def case_reclassify(*, actor: Any, case: Case, classification: str, reason: str)
 
 
 def _clean_cluster(
-    data: dict[str, Any], *, partial: bool, errors: dict[str, list[str]]
+    data: dict[str, Any], *, partial: bool, errors: dict[str, list[str]], actor: Any = None
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "name" in data or not partial:
@@ -366,8 +371,8 @@ def _clean_cluster(
     if "division_code" in data:
         code = str(data.get("division_code") or "").strip()
         division = Division.objects.filter(code=code).first() if code else None
-        if code and division is None:
-            errors["division_code"] = [_("区划不存在")]
+        if code and (division is None or not code_in_scope(viewer=actor, code=code)):
+            errors["division_code"] = [_("区划不存在")]  # out of scope looks like missing
         out["division"] = division
     return out
 
@@ -376,7 +381,7 @@ def _clean_cluster(
 def cluster_create(*, actor: Any, data: dict[str, Any]) -> Cluster:
     _require_write(actor)
     errors: dict[str, list[str]] = {}
-    fields = _clean_cluster(data, partial=False, errors=errors)
+    fields = _clean_cluster(data, partial=False, errors=errors, actor=actor)
     if errors:
         raise ValidationFailed(errors)
     if fields.get("division") is None:
@@ -397,7 +402,7 @@ def cluster_create(*, actor: Any, data: dict[str, Any]) -> Cluster:
 def cluster_update(*, actor: Any, cluster: Cluster, changes: dict[str, Any]) -> Cluster:
     _require_write(actor)
     errors: dict[str, list[str]] = {}
-    fields = _clean_cluster(changes, partial=True, errors=errors)
+    fields = _clean_cluster(changes, partial=True, errors=errors, actor=actor)
     if errors:
         raise ValidationFailed(errors)
     for field, value in fields.items():

@@ -26,6 +26,7 @@ from .conftest import VIEWERS
 from .test_imports import MATRIX as IMPORT_MATRIX
 from .test_permissions_checkpoints import MATRIX as CHECKPOINT_MATRIX
 from .test_permissions_loop import MATRIX as LOOP_MATRIX
+from .test_permissions_tracing import MATRIX as TRACING_MATRIX
 
 ALL_OK = dict.fromkeys(VIEWERS, 200) | {"anonymous": 401}
 READ = ALL_OK | {"other_grid_worker": 404}
@@ -261,4 +262,5 @@ def test_every_api_route_is_in_the_matrix(client_for):
     covered = {(r.method, r.template) for r in ROUTES} | IMPORT_MATRIX  # test_imports.py
     covered |= LOOP_MATRIX  # test_permissions_loop.py: issue 4's routes
     covered |= CHECKPOINT_MATRIX  # test_permissions_checkpoints.py: issue 5's routes
+    covered |= TRACING_MATRIX  # test_permissions_tracing.py: issue 6's routes
     assert documented == covered

@@ -89,3 +89,24 @@ def test_a_case_is_put_into_a_cluster_and_taken_out(users, people, api_client):
     assert renamed.json()["case_count"] == 1
     _send(epi, "put", f"/api/v1/cases/{case_id}/cluster", {"cluster_id": None})
     assert Case.objects.get(pk=case_id).cluster_id is None
+
+
+def test_a_cluster_in_a_division_outside_the_scope_is_refused_like_a_missing_one(
+    county, users, api_client
+):
+    officer = api_client(users.town_officer)  # not a tracing writer: refused before anything
+    assert _send(officer, "post", "/api/v1/clusters", {"name": "x"}).status_code == 403
+    from fangkong.accounts.models import User
+    from fangkong.accounts.roles import Role
+
+    epi_b = User.objects.create(
+        username="epi_b", role=Role.EPIDEMIOLOGIST, jurisdiction=county.town_b
+    )
+    answer = _send(
+        api_client(epi_b),
+        "post",
+        "/api/v1/clusters",
+        {"name": "甲镇聚集", "division_code": county.town_a.code},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["errors"]["division_code"] == ["区划不存在"]
