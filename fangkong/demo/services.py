@@ -43,8 +43,21 @@ from fangkong.geo.services import division_import_national
 from fangkong.people.bulk import insert_rows, reset_sequences
 from fangkong.people.models import Household, Person, PersonRevision
 from fangkong.places.models import CheckIn, Place
+from fangkong.places.services_checkins import checkin_record_bulk
+from fangkong.places.services_places import place_create
 from fangkong.policy.models import EditionActivation, PolicyEdition, RiskArea, RiskLevel
 from fangkong.policy.services import edition_activate, risk_area_create
+from fangkong.tracing.models import (
+    Case,
+    CaseEvent,
+    Cluster,
+    Contact,
+    DeclaredCoworker,
+    Investigation,
+    TimelineEntry,
+)
+from fangkong.tracing.services_cases import case_create, cluster_create, timeline_from_records
+from fangkong.tracing.services_contacts import candidates_refresh, contact_decide
 from fangkong.travel.models import (
     AssistRequest,
     AssistRequestEntry,
@@ -152,10 +165,17 @@ def _delete_all(model: type[models.Model]) -> None:
         cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
 
 
-# What the closed loop hangs on people and small grids (checkpoint passages and duty, key
-# places and their check-ins, arrivals, measures, inbox tasks, sweeps) and the demo's policy
+# What the closed loop hangs on people and small grids (cases and their contacts, checkpoint
+# passages and duty, key places and their check-ins, arrivals, measures, inbox tasks, sweeps) and the demo's policy
 # set-up, children first: a reset removes them with the people and the small grids.
 LOOP_MODELS: tuple[type[models.Model], ...] = (
+    DeclaredCoworker,
+    Contact,
+    TimelineEntry,
+    Investigation,
+    CaseEvent,
+    Case,
+    Cluster,
     PassageOccupant,
     CheckpointPassage,
     DutyShift,
@@ -887,6 +907,155 @@ def demo_seed_loop(
                 "tasks": result.tasks,
                 "sweep_found": result.sweep_found,
             },
+        },
+    )
+    return result
+
+
+# --- the demo outbreak: a case, its cluster, and the contacts the engine finds ---------------
+
+DEMO_MARKET = "齐镇农贸市场（演示）"
+DEMO_RESTAURANT = "齐镇家常菜馆（演示）"
+DEMO_VISITORS = 60  # people of the focus town checking in at the market over 3 days
+
+
+@dataclass
+class OutbreakSeedResult:
+    case_code: str
+    cluster_code: str
+    checkins: int
+    candidates: int
+    close_contacts: int
+    skipped: bool = False
+
+
+def _visit(person: Person, place: Place, start: dt.datetime, minutes: int, key: str) -> dict:
+    return {
+        "place_code": place.code,
+        "name": person.name,
+        "id_type": person.id_type,
+        "id_number": person.id_number,
+        "phone": person.phone,
+        "checked_in_at": start.isoformat(),
+        "checked_out_at": (start + dt.timedelta(minutes=minutes)).isoformat(),
+        "idempotency_key": key,
+    }
+
+
+@transaction.atomic
+def demo_seed_outbreak(
+    *, actor: Any, county_code: str, seed: int, now: dt.datetime | None = None
+) -> OutbreakSeedResult:
+    """A small outbreak on a seeded county, so that the tracing pages have something to show:
+    a market and a restaurant in the focus village, check-ins of the focus town's people over
+    the last three days, a confirmed case (onset yesterday) in a market cluster, the candidates the
+    engine finds (household, market companions), and the household decided close contacts
+    (measures in their grid workers' inboxes). Skipped when the county has cases already."""
+    _require_system(actor)
+    county = _county(county_code)
+    existing = Case.objects.order_by("pk").first()
+    if existing is not None:
+        return OutbreakSeedResult(
+            case_code=existing.code,
+            cluster_code=existing.cluster.code if existing.cluster_id else "",
+            checkins=CheckIn.objects.count(),
+            candidates=Contact.objects.count(),
+            close_contacts=Contact.objects.filter(status=Contact.Status.CLOSE).count(),
+            skipped=True,
+        )
+    hq = _demo_hq(actor)
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    _root, towns, villages = _units(county)
+    focus = demo_focus(towns=towns, villages=villages)
+    village = focus.village.code
+    people = list(  # the people of the focus town (the village alone may be a few dozen)
+        Person.objects.filter(subtree_q("division_id", focus.town.code), merged_into__isnull=True)
+        .exclude(id_number="")
+        .order_by("pk")[: DEMO_VISITORS + 1]
+    )
+    if len(people) < 2:
+        raise DomainError(_("演示村的人员太少，无法生成演示疫情。"), code="demo.too_few")
+    market, restaurant = (
+        place_create(
+            actor=hq,
+            name=name,
+            kind=kind,
+            division_code=village,
+            address=address,
+            person_in_charge="演示负责人",
+            contact_phone="13900000000",
+        )
+        for name, kind, address in (
+            (DEMO_MARKET, "market", "齐镇街道中段"),
+            (DEMO_RESTAURANT, "restaurant", "齐镇街道东口"),
+        )
+    )
+    rng = random.Random(f"{seed}:outbreak")
+    case_person, visitors = people[0], people[1:]
+    local = timezone.get_current_timezone()
+    yesterday = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(8, 0), tzinfo=local)
+    rows = [
+        _visit(case_person, market, yesterday, 60, f"demo-{seed}-case-market"),
+        _visit(
+            case_person, restaurant, yesterday + dt.timedelta(hours=4), 75, f"demo-{seed}-case-r"
+        ),
+    ]
+    for n, person in enumerate(visitors):
+        day = today - dt.timedelta(days=rng.randrange(0, 3))
+        start = dt.datetime.combine(day, dt.time(7, 0), tzinfo=local) + dt.timedelta(
+            minutes=rng.randrange(0, 240)
+        )
+        rows.append(_visit(person, market, start, rng.randrange(20, 90), f"demo-{seed}-v{n}"))
+    rows = [r for r in rows if r["checked_in_at"] < now.isoformat()]
+    outcome = checkin_record_bulk(actor=hq, rows=rows, source="api", now=now)
+    cluster = cluster_create(
+        actor=hq,
+        data={"name": "齐镇农贸市场聚集（演示）", "kind": "market", "division_code": village},
+    )
+    case = case_create(
+        actor=hq,
+        data={
+            "person_id": case_person.pk,
+            "classification": "confirmed",
+            "onset_date": (today - dt.timedelta(days=1)).isoformat(),
+            "report_date": today.isoformat(),
+            "source": "local",
+            "treated_at": "县人民医院",
+            "cluster_id": cluster.pk,
+        },
+    )
+    timeline_from_records(actor=hq, investigation=case.investigation, now=now)
+    found = candidates_refresh(actor=hq, case=case)
+    close = 0
+    for contact in Contact.objects.filter(
+        case=case, evidence_kind=Contact.Evidence.HOUSEHOLD
+    ).order_by("pk"):
+        contact_decide(
+            actor=hq,
+            contact=contact,
+            status=Contact.Status.CLOSE,
+            reason=_("同住家庭成员（演示）"),
+            last_exposure_at=now,
+        )
+        close += 1
+    result = OutbreakSeedResult(
+        case_code=case.code,
+        cluster_code=cluster.code,
+        checkins=outcome.created,
+        candidates=found.get("found", 0),
+        close_contacts=close,
+    )
+    audit_record(
+        actor=actor,
+        verb="demo.seed_outbreak",
+        target=county,
+        data={
+            "seed": seed,
+            "case_id": case.pk,
+            "checkins": result.checkins,
+            "candidates": result.candidates,
+            "close_contacts": close,
         },
     )
     return result

@@ -26,12 +26,15 @@
       if (!g.nodes.length) { say("empty"); return; }
       say(g.truncated ? "truncated" : "");
       var big = g.nodes.length > 1500;
+      // A small chain (one case's household, a family cluster) names its contacts too;
+      // a large one names only the cases and shows a contact's name on hover.
+      var small = g.nodes.length <= 200;
       var nodes = g.nodes.map(function (n) {
         var isCase = n.kind === "case";
         return {
           id: n.id, name: n.label, x: n.x, y: n.y, category: n.category,
-          symbolSize: isCase ? 18 : 7, symbol: isCase ? "roundRect" : "circle",
-          label: { show: isCase },
+          symbolSize: isCase ? 18 : (small ? 12 : 7), symbol: isCase ? "roundRect" : "circle",
+          label: { show: isCase || small },
           value: n.kind, pk: n.pk
         };
       });

@@ -2,7 +2,9 @@
 
 Same county, people and seed => the same people, ID numbers and phones. Then the closed loop
 of the demo (demo_seed_loop): the 9th edition in force, risk areas, arrivals for 0.5% of the
-people with their proposed measures and inbox tasks, and a sweep. Progress goes to stderr;
+people with their proposed measures and inbox tasks, and a sweep; and a small outbreak
+(demo_seed_outbreak): a confirmed case in a market cluster with its check-ins, the candidates
+the engine finds and the household decided close contacts. Progress goes to stderr;
 the shared password and a table of the logins go to stdout at the end.
 """
 
@@ -16,7 +18,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from fangkong.core.exceptions import DomainError
-from fangkong.demo.services import MAX_PEOPLE, LoopSeedResult, demo_seed, demo_seed_loop
+from fangkong.demo.services import (
+    MAX_PEOPLE,
+    LoopSeedResult,
+    OutbreakSeedResult,
+    demo_seed,
+    demo_seed_loop,
+    demo_seed_outbreak,
+)
 
 
 class ProgressBar:
@@ -102,6 +111,9 @@ class Command(BaseCommand):
                 progress=progress,
             )
             loop = demo_seed_loop(actor=None, county_code=result.county_code, seed=options["seed"])
+            outbreak = demo_seed_outbreak(
+                actor=None, county_code=result.county_code, seed=options["seed"]
+            )
         except DomainError as exc:
             details = "; ".join(f"{f}: {'，'.join(map(str, m))}" for f, m in exc.errors.items())
             raise CommandError(f"{exc.message}{' ' + details if details else ''}") from exc
@@ -126,6 +138,7 @@ class Command(BaseCommand):
         if not result.reused:
             self._summary(result)
         self._loop_summary(loop)
+        self._outbreak_summary(outbreak)
         out.write("")
         out.write(_("演示账号（共用密码）：%(password)s") % {"password": result.password})
         width = max(_width(lg.username) for lg in result.logins)
@@ -160,6 +173,23 @@ class Command(BaseCommand):
         out.write(
             _("覆盖盲区（演示用）：%(blind)s 个小网格无网格员，%(over)s 名网格员超负荷。")
             % {"blind": len(result.blind_grids), "over": len(result.overloaded_workers)}
+        )
+
+    def _outbreak_summary(self, outbreak: OutbreakSeedResult) -> None:
+        if outbreak.skipped:
+            return
+        self.stdout.write(
+            _(
+                "流调演示：病例 %(case)s（聚集性疫情 %(cluster)s），%(checkins)s 条场所码登记，"
+                "找到 %(candidates)s 名候选接触者，%(close)s 名同住人员已判定为密接。"
+            )
+            % {
+                "case": outbreak.case_code,
+                "cluster": outbreak.cluster_code,
+                "checkins": outbreak.checkins,
+                "candidates": outbreak.candidates,
+                "close": outbreak.close_contacts,
+            }
         )
 
     def _loop_summary(self, loop: LoopSeedResult) -> None:
