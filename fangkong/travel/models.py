@@ -355,7 +355,8 @@ class SelfReport(models.Model):
 class RateCounter(models.Model):
     """Requests of one client in one time window (the public page's rate limit). The key holds
     a hash of the client address, never the address. Expired rows are purged by the loop
-    worker."""
+    worker. On PostgreSQL the table is UNLOGGED (migration 0007): counters need no crash
+    safety, and their upserts then commit without waiting for the disk."""
 
     key = models.CharField(_("键"), max_length=80)  # unique: Meta.constraints
     count = models.PositiveIntegerField(_("次数"), default=0)

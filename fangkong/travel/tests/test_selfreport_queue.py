@@ -110,3 +110,22 @@ def test_the_hq_sees_what_waits_and_what_failed(county, users, login):
     assert OTHER_NEW_ID not in page
     page = login(users.town_officer).get("/arrivals/hq/").content.decode()
     assert "hq-selfreport-queue" not in page
+
+
+@pytest.mark.skipif(
+    __import__("django.db").db.connection.vendor != "postgresql",
+    reason="UNLOGGED tables are PostgreSQL's",
+)
+def test_rate_counters_are_unlogged_on_postgresql():
+    """Counters need no crash safety; an unlogged table lets their upsert commit without
+    waiting for the disk (the submission itself is flushed as before)."""
+    from django.db import connection
+
+    from fangkong.travel.models import RateCounter
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relpersistence FROM pg_class WHERE relname = %s",
+            [RateCounter._meta.db_table],
+        )
+        assert cursor.fetchone()[0] == "u"
