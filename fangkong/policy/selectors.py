@@ -168,7 +168,13 @@ def risk_level_at(
     if not code:
         return None, None
     prefixes = [code[:n] for n in RISK_CODE_LENGTHS if n <= len(code)]
-    candidates = _areas_in_force(prefixes, on)
+    return _best_area(_areas_in_force(prefixes, on), code, origin_address)
+
+
+def _best_area(
+    candidates: list[RiskArea], code: str, origin_address: str
+) -> tuple[str | None, RiskArea | None]:
+    """Of the areas on the prefixes of a code (newest first), the highest level covering it."""
     best: RiskArea | None = None
     for area in candidates:
         if not risk_area_covers(area=area, origin_code=code, origin_address=origin_address):
@@ -178,16 +184,45 @@ def risk_level_at(
     return (best.level, best) if best is not None else (None, None)
 
 
-_risk_levels = ProcessCache(max_entries=20_000)
+_areas_on_day = ProcessCache(max_entries=16)
+
+
+def _areas_by_code(on: dt.date) -> dict[str, list[RiskArea]]:
+    """Every area in force on a day, by region code, newest first (one query)."""
+    qn = connection.ops.quote_name
+    meta = RiskArea._meta
+    col = {n: qn(meta.get_field(n).column) for n in ("start_date", "end_date", "id")}
+    day = connection.ops.adapt_datefield_value(on)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns_sql(RiskArea, 'r')} FROM {qn(meta.db_table)} r "
+            f"WHERE r.{col['start_date']} <= %s "
+            f"AND (r.{col['end_date']} IS NULL OR r.{col['end_date']} >= %s) "
+            f"ORDER BY r.{col['start_date']} DESC, r.{col['id']} DESC",
+            [day, day],
+        )
+        by_code: dict[str, list[RiskArea]] = {}
+        for row in cursor.fetchall():
+            area = instance_from_row(RiskArea, row)
+            by_code.setdefault(area.region_code, []).append(area)
+    return by_code
 
 
 def risk_level_cached(*, origin_code: str, on: dt.date) -> str | None:
-    """`risk_level_at`'s level for the barrier's hot path, kept per process for
-    FANGKONG["PUBLIC_CACHE_SECONDS"] (core.cache): an area declared a moment ago is seen within
-    that time, and the loop worker's follow-up sweep (travel.sweep.sweeps_follow_up) then finds
-    whoever came through from it in between."""
-    key = ((origin_code or "").strip(), on)
-    return _risk_levels.get(key, lambda: (risk_level_at(origin_code=key[0], on=on)[0],))[0]
+    """`risk_level_at`'s level for the barrier's hot path. Every area in force on the day is
+    kept per process for FANGKONG["PUBLIC_CACHE_SECONDS"] (core.cache; one query per day and
+    process, whatever the origins): an area declared a moment ago is seen within that time,
+    and the loop worker's follow-up sweep (travel.sweep.sweeps_follow_up) then finds whoever
+    came through from it in between."""
+    code = (origin_code or "").strip()
+    if not code:
+        return None
+    by_code = _areas_on_day.get(on, lambda: _areas_by_code(on))
+    candidates = [
+        area for n in RISK_CODE_LENGTHS if n <= len(code) for area in by_code.get(code[:n], ())
+    ]
+    candidates.sort(key=lambda a: (a.start_date, a.pk), reverse=True)
+    return _best_area(candidates, code, "")[0]
 
 
 def risk_area_list(

@@ -310,3 +310,24 @@ def test_edition_list_is_one_query(users, django_assert_num_queries):
 def test_edition_in_force_takes_at_most_three_queries(county, django_assert_max_num_queries):
     with django_assert_max_num_queries(3):
         assert edition_in_force(on=D(2022, 7, 1)).code == "v9"
+
+
+def test_the_cached_level_of_the_barrier_agrees_with_risk_level_at(db, settings):
+    """risk_level_cached keeps the day's areas per process; whatever the origin, it gives the
+    level risk_level_at gives for an origin without a street address."""
+    from fangkong.policy.selectors import _areas_on_day, risk_level_cached
+
+    settings.FANGKONG = {**settings.FANGKONG, "PUBLIC_CACHE_SECONDS": 60}
+    _areas_on_day.forget(D(2022, 7, 2))
+    risk_area(level="low", region_code="11", start_date=D(2022, 6, 1))
+    risk_area(level="high", region_code="110105", detail="松榆里")  # needs an address
+    risk_area(level="medium", region_code="1101")
+    risk_area(level="high", region_code="310106", end_date=D(2022, 7, 1))  # ended
+    risk_area(level="high", region_code="420111", start_date=D(2022, 7, 3))  # not yet
+    on = D(2022, 7, 2)
+    for code in ("110105", "110105001", "110228", "1201", "310106", "420111", "", "11"):
+        assert (
+            risk_level_cached(origin_code=code, on=on) == risk_level_at(origin_code=code, on=on)[0]
+        ), code
+    assert risk_level_cached(origin_code="110105", on=on) == "medium"
+    _areas_on_day.forget(on)  # other tests of this process start from an empty cache
