@@ -32,6 +32,7 @@ from fangkong.people.validation import clean_person_fields
 from fangkong.places.models import CheckIn, Place
 from fangkong.policy.selectors import county_root
 from fangkong.travel.models import PassageOccupant, TravelRegistration
+from fangkong.travel.validation import parse_date
 
 from .models import (
     Case,
@@ -85,16 +86,6 @@ def _next_code(model: type, mark: str, year: int) -> str:
     return f"{prefix}{model.objects.filter(code__startswith=prefix).count() + 1}号"
 
 
-def _parse_date(value: Any) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value).strip())
-
-
 def _parse_datetime(value: Any) -> dt.datetime | None:
     if value in (None, ""):
         return None
@@ -117,8 +108,8 @@ def _clean_case_fields(
         if field not in data:
             continue
         try:
-            value = _parse_date(data[field])
-        except ValueError:
+            value = parse_date(data[field])
+        except ValueError:  # FormatError
             errors.setdefault(field, []).append(
                 _("%(field)s格式应为 YYYY-MM-DD") % {"field": DATE_LABELS[field]}
             )

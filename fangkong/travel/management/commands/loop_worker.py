@@ -54,30 +54,23 @@ class Command(BaseCommand):
         stamp = timeutils.local_now().strftime("%Y-%m-%d %H:%M:%S")
         self.stdout.write(f"{stamp} {message}")
 
+    def _drain(self, process: Any, message: str) -> None:
+        """Call `process` until it finds nothing left; say how much it did."""
+        done = failed = 0
+        while True:
+            counts = process(actor=None)
+            if not counts["done"] + counts["failed"]:
+                break
+            done += counts["done"]
+            failed += counts["failed"]
+        if done or failed:
+            self._say(message % {"done": done, "failed": failed})
+
     def _register(self) -> None:
-        done = failed = 0
-        while True:
-            counts = self_reports_process(actor=None)
-            if not counts["done"] + counts["failed"]:
-                break
-            done += counts["done"]
-            failed += counts["failed"]
-        if done or failed:
-            self._say(
-                _("登记扫码报备 %(done)s 条，失败 %(failed)s 条") % {"done": done, "failed": failed}
-            )
-        done = failed = 0
-        while True:
-            counts = passages_process(actor=None)
-            if not counts["done"] + counts["failed"]:
-                break
-            done += counts["done"]
-            failed += counts["failed"]
-        if done or failed:
-            self._say(
-                _("卡口需处置人员转入闭环 %(done)s 车次，失败 %(failed)s 车次")
-                % {"done": done, "failed": failed}
-            )
+        self._drain(self_reports_process, _("登记扫码报备 %(done)s 条，失败 %(failed)s 条"))
+        self._drain(
+            passages_process, _("卡口需处置人员转入闭环 %(done)s 车次，失败 %(failed)s 车次")
+        )
 
     def _follow_up(self) -> None:
         for sweep in sweeps_follow_up(actor=None):
