@@ -10,7 +10,12 @@
   function say(key) { if (status) { status.textContent = key ? status.dataset[key] : ""; } }
 
   var chart = echarts.init(el);
-  window.addEventListener("resize", function () { chart.resize(); });
+  // Resize once the window has settled (a scrollbar coming and going resizes it twice).
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizing);
+    resizing = window.setTimeout(function () { chart.resize(); }, 200);
+  });
   say("loading");
 
   var edgeStyle = {
@@ -63,6 +68,7 @@
           links: links
         }]
       });
+      el.dataset.nodes = String(nodes.length);  // drawn: how many (for tests and support)
       chart.on("click", function (p) {
         if (p.dataType === "node" && p.data.value === "case") {
           window.location.href = el.dataset.caseUrl + p.data.pk + "/";
