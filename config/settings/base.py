@@ -98,6 +98,15 @@ def _database() -> dict[str, object]:
             ),
             "transaction_mode": "IMMEDIATE",
         }
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # core.db.fetch_prepared runs the hot paths' few fixed statements as prepared statements
+        # (parsed and planned once per connection). Django's own queries bind on the client and
+        # are never prepared, whatever the threshold: it only has to be a number for psycopg to
+        # prepare at all. DB_PREPARED_STATEMENTS=0 turns them off, e.g. behind a pooler in
+        # transaction mode that does not keep prepared statements (PgBouncer before 1.21).
+        options = config.setdefault("OPTIONS", {})
+        if env_bool("DB_PREPARED_STATEMENTS", True):
+            options["prepare_threshold"] = 2**31 - 1
     return {"default": config}
 
 

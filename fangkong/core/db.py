@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.db import connection
@@ -46,6 +47,38 @@ def _needs_prep(field: Any) -> bool:
     return target.get_internal_type() not in _PLAIN_TYPES
 
 
+def fetch_prepared(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Run one hot statement and return its rows. On PostgreSQL it is a prepared statement with
+    server-side parameters: the server parses and plans it once per connection (persistent
+    connections keep it) and the driver sends the values as they are instead of quoting each
+    into the text. Django's own cursor binds on the client and never prepares (that keeps
+    connection poolers working); the statements that come here are few and fixed in shape, so
+    psycopg's per-connection cache of prepared statements holds them all. Errors become
+    Django's (IntegrityError ...), and the statement is logged wherever Django logs queries.
+    Elsewhere, Django's cursor."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return [tuple(row) for row in cursor.fetchall()]
+    import psycopg
+
+    connection.validate_thread_sharing()
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    started = time.monotonic()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        rows = cursor.fetchall() if cursor.description else []
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {
+                "sql": f"{sql} -- prepared, {len(params)} params",
+                "time": f"{time.monotonic() - started:.3f}",
+            }
+        )
+    return rows
+
+
 def insert_returning(
     model: Any,
     rows: list[dict[str, Any]],
@@ -85,12 +118,14 @@ def insert_returning(
         groups.append(f"({', '.join(expressions)})")
     back = ", ".join(qn(meta.get_field(name).column) for name in returning)
     conflict = " ON CONFLICT DO NOTHING" if unless_conflict else ""
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(columns)}) "
+        f"VALUES {', '.join(groups)}{conflict} RETURNING {back}"
+    )
+    if len(rows) == 1:  # the one-row statements of the hot paths: the same shape every time
+        return fetch_prepared(sql, params)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {qn(meta.db_table)} ({', '.join(columns)}) "
-            f"VALUES {', '.join(groups)}{conflict} RETURNING {back}",
-            params,
-        )
+        cursor.execute(sql, params)
         return [tuple(row) for row in cursor.fetchall()]
 
 
@@ -261,9 +296,7 @@ def insert_with_children(
             if n != "target_id":
                 f = ameta.get_field(n)
                 params.append(f.get_db_prep_save(value, connection=connection))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
+    found = fetch_prepared(sql, params)
     if not found:
         return None
     return found[0][0], [tuple(r[1:]) for r in found]

@@ -560,6 +560,7 @@ class PassageOccupant(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # occupant_person_idx: only the rows that have one
     )
     name = models.CharField(_("姓名"), max_length=50)
     id_type = models.CharField(_("证件类型"), max_length=24, default="resident_id")
@@ -577,13 +578,24 @@ class PassageOccupant(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,  # occupant_arrival_idx: only the rows that have one
     )
 
     class Meta:
         verbose_name = _("过卡人员")
         verbose_name_plural = _("过卡人员")
         ordering = ["passage_id", "seq"]
-        indexes = [models.Index(fields=["id_number"], name="occupant_id_number_idx")]
+        # Most occupants have no registered person and no arrival: partial indexes keep the
+        # barrier's insert from writing an entry for nothing.
+        indexes = [
+            models.Index(fields=["id_number"], name="occupant_id_number_idx"),
+            models.Index(
+                fields=["person"], name="occupant_person_idx", condition=Q(person__isnull=False)
+            ),
+            models.Index(
+                fields=["arrival"], name="occupant_arrival_idx", condition=Q(arrival__isnull=False)
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["passage", "seq"], name="occupant_one_per_seat"),
             models.CheckConstraint(
