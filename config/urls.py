@@ -11,6 +11,8 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("v/", include("fangkong.travel.urls_checkin")),
     path("r/", include("fangkong.travel.urls_public")),
+    path("h/", include("fangkong.quarantine.urls_self")),
+    path("q/", include("fangkong.quarantine.urls_verify")),
     path("", include("fangkong.reports.urls")),
     path("accounts/", include("fangkong.accounts.urls")),
     path("people/", include("fangkong.people.urls")),
@@ -26,6 +28,9 @@ urlpatterns = [
     path("tracing/", include("fangkong.tracing.urls_cases")),
     path("tracing/contacts/", include("fangkong.tracing.urls_contacts")),
     path("tracing/chains/", include("fangkong.tracing.urls_graph")),
+    path("quarantine/", include("fangkong.quarantine.urls_sites")),
+    path("quarantine/home/", include("fangkong.quarantine.urls_health")),
+    path("quarantine/tests/", include("fangkong.quarantine.urls_tests")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

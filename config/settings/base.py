@@ -39,6 +39,7 @@ LOCAL_APPS = [
     "fangkong.places",
     "fangkong.travel",
     "fangkong.tracing",
+    "fangkong.quarantine",
     "fangkong.reports",
     "fangkong.demo",
 ]

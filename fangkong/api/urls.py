@@ -23,6 +23,9 @@ from fangkong.people.api import router as people_router
 from fangkong.places.api import router as places_router
 from fangkong.places.api_checkins import router as checkins_router
 from fangkong.policy.api import router as policy_router
+from fangkong.quarantine.api_health import router as quarantine_health_router
+from fangkong.quarantine.api_sites import router as quarantine_sites_router
+from fangkong.quarantine.api_tests import router as quarantine_tests_router
 from fangkong.tracing.api_cases import router as tracing_cases_router
 from fangkong.tracing.api_contacts import router as tracing_contacts_router
 from fangkong.tracing.api_graph import router as tracing_graph_router
@@ -105,7 +108,7 @@ class FangkongAPI(NinjaAPI):
         return patterns, app_name, namespace
 
 
-HOT_ROUTES = ("/passages", "checkins")
+HOT_ROUTES = ("/passages", "checkins", "health-checks")
 
 
 def _unknown_path(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -157,3 +160,6 @@ api.add_router("", passages_router)
 api.add_router("", tracing_cases_router)
 api.add_router("", tracing_contacts_router)
 api.add_router("", tracing_graph_router)
+api.add_router("", quarantine_sites_router)
+api.add_router("", quarantine_health_router)
+api.add_router("", quarantine_tests_router)

@@ -49,6 +49,7 @@ from .models import (
     TaskStatus,
 )
 from .permissions import can_change_settings, can_complete_steps, can_write_orders
+from .release import missing_conditions as release_missing_conditions
 
 REASON_MAX = 300
 BULK_BATCH = 2000  # rows per INSERT; a sweep of thousands is a handful of statements
@@ -809,10 +810,10 @@ def order_release(
 ) -> ControlOrder:
     """Release an active order once its period is served.
 
-    Checked here: the end date has been reached and no test day is still ahead. Refused
-    otherwise, the message naming each condition that is missing. The full release conditions
-    (required tests negative, a secondary contact waiting on its close contact's first
-    results) need the test results, which come with the quarantine and lab issues.
+    Checked here: the end date has been reached and no test day is still ahead; then every
+    condition registered in control.release (the quarantine app's: required tests negative, a
+    secondary contact waiting on its close contact's first results). Refused otherwise, the
+    message naming each condition that is missing.
     """
     _require_order_write(actor, order)
     now = _now(now)
@@ -839,6 +840,8 @@ def order_release(
         missing["test_days"] = [
             _("还有 %(n)s 个检测日未到：%(dates)s") % {"n": len(ahead), "dates": "、".join(ahead)}
         ]
+    for field, messages in release_missing_conditions(order=order, today=today).items():
+        missing.setdefault(field, []).extend(messages)
     if len(reason) > REASON_MAX:
         missing["reason"] = [_("理由不能超过 %(n)s 个字") % {"n": REASON_MAX}]
     if missing:

@@ -20,7 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from fangkong.control.services import loop_escalate
-from fangkong.core import timeutils
+from fangkong.core import periodic, timeutils
 from fangkong.travel.ratelimit import rate_counters_purge
 from fangkong.travel.services import self_reports_process
 from fangkong.travel.services_passages import passages_process
@@ -91,6 +91,7 @@ class Command(BaseCommand):
         if every <= 0 or escalate_every <= 0 or follow_up_every <= 0:
             raise CommandError(_("间隔须为正数（秒）"))
         last_escalation = last_follow_up = float("-inf")
+        last_run: dict[str, float] = {}
         while True:
             self._register()
             if time.monotonic() - last_follow_up >= follow_up_every:
@@ -99,6 +100,12 @@ class Command(BaseCommand):
             if time.monotonic() - last_escalation >= escalate_every:
                 self._escalate()
                 last_escalation = time.monotonic()
+            for job in periodic.jobs():  # contributed by other apps (core.periodic)
+                if time.monotonic() - last_run.get(job.name, float("-inf")) >= job.every_seconds:
+                    count = job.run(timeutils.now())
+                    if count:
+                        self._say(f"{job.label or job.name}: {count}")
+                    last_run[job.name] = time.monotonic()
             if options["once"]:
                 return
             try:
