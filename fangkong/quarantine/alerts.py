@@ -21,9 +21,11 @@ def alert_rows(
     detail: str = "",
     checks: dict[int, Any] | None = None,
     tasks: dict[int, Any] | None = None,
+    handed_over: bool = False,
 ) -> list[Alert]:
     """Unsaved alerts for `orders` (each with `division_id` and `person_id`), one query for the
-    sites the people stay in now. `checks`/`tasks`: order id -> the check or task behind it."""
+    sites the people stay in now. `checks`/`tasks`: order id -> the check or task behind it.
+    `handed_over`: a fever or a symptom, handed to the fever clinic and the HQ at `now`."""
     stays = dict(
         Stay.objects.filter(
             person_id__in=[o.person_id for o in orders], checked_out_at__isnull=True
@@ -42,6 +44,7 @@ def alert_rows(
             task=(tasks or {}).get(o.pk),
             detail=detail[:200],
             raised_at=now,
+            handed_over_at=now if handed_over else None,
         )
         for o in orders
     ]
@@ -65,10 +68,24 @@ def alerts_insert(alerts: list[Alert]) -> list[int]:
         "detail",
         "raised_at",
         "level",
+        "handed_over_at",
+        "resolution",
     ]
     rows = [
         {
-            **{n: getattr(a, n) for n in ("kind", "day", "slot", "detail", "raised_at", "level")},
+            **{
+                n: getattr(a, n)
+                for n in (
+                    "kind",
+                    "day",
+                    "slot",
+                    "detail",
+                    "raised_at",
+                    "level",
+                    "handed_over_at",
+                    "resolution",
+                )
+            },
             "order": a.order_id,
             "person": a.person_id,
             "division": a.division_id,

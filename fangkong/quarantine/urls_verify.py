@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views_verify
 
 app_name = "quarantine_verify"
-urlpatterns: list = []
+urlpatterns = [
+    path("<str:code>/", views_verify.verify, name="verify"),
+]

@@ -120,6 +120,7 @@ def test_upload_watch_progress_download_errors_and_export(
             page.click("form button[type=submit]")
             expect(page.locator("input[name=password]")).to_have_count(0)
 
+            page.get_by_role("button", name="基础数据").click()  # the menu that holds it
             page.get_by_role("link", name="导入", exact=True).first.click()
             expect(page).to_have_url(f"{live_server.url}/imports/")
             expect(page.locator("#job-table")).to_contain_text("还没有导入记录")

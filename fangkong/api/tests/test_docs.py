@@ -14,6 +14,29 @@ from ninja import Schema
 from pydantic import BaseModel
 
 PATHS = {
+    # issue 7: quarantine sites, rooms, stays, occupancy
+    "/api/v1/quarantine-sites",
+    "/api/v1/quarantine-sites/{site_id}",
+    "/api/v1/quarantine-sites/{site_id}/rooms",
+    "/api/v1/quarantine-rooms/{room_id}",
+    "/api/v1/quarantine-sites/{site_id}/staff",
+    "/api/v1/quarantine-sites/{site_id}/staff/{user_id}",
+    "/api/v1/quarantine-sites/{site_id}/stays",
+    "/api/v1/stays",
+    "/api/v1/stays/{stay_id}/transfer",
+    "/api/v1/stays/{stay_id}/checkout",
+    "/api/v1/control-orders/{order_id}/move-home",
+    "/api/v1/quarantine/occupancy",
+    "/api/v1/quarantine/forecast",
+    "/api/v1/quarantine/awaiting",
+    "/api/v1/quarantine/settings",
+    # issue 7: health checks
+    "/api/v1/health-checks",
+    "/api/v1/control-orders/{order_id}/health-link",
+    "/api/v1/quarantine/home-list",
+    "/api/v1/door-visits",
+    "/api/v1/quarantine/alerts",
+    "/api/v1/quarantine/alerts/{alert_id}/resolve",
     "/api/v1/cases",
     "/api/v1/cases/{case_id}",
     "/api/v1/cases/{case_id}/reclassify",
@@ -98,6 +121,15 @@ PATHS = {
     "/api/v1/places/{place_id}/poster.png",
     "/api/v1/checkins",
     "/api/v1/checkins/{checkin_id}/checkout",
+    # issue 7: test schedules, release, certificates
+    "/api/v1/sampling-tasks",
+    "/api/v1/sampling-tasks/{task_id}/sampled",
+    "/api/v1/sampling-tasks/{task_id}/result",
+    "/api/v1/control-orders/{order_id}/release-certify",
+    "/api/v1/control-orders/{order_id}/notice.pdf",
+    "/api/v1/certificates/{certificate_id}",
+    "/api/v1/certificates/{certificate_id}/pdf",
+    "/api/v1/certificates/verify/{code}",
 }
 
 

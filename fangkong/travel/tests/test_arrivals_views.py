@@ -414,5 +414,5 @@ def test_feedback_send_and_close(login, users, outgoing):
 
 def test_the_nav_has_the_arrivals_link(login, users, county):
     html = login(users.grid_worker).get("/arrivals/").content.decode()
-    assert '<a class="nav-link" href="/arrivals/">来返报备</a>' in html
+    assert '<a class="dropdown-item" href="/arrivals/">来返报备</a>' in html
     assert GRID_A  # (the grid fixture is in use)

@@ -38,6 +38,7 @@ def test_the_hq_declares_an_area_and_sees_the_sweep(live_server, county, users):
             page.set_default_timeout(10_000)
             _login(page, live_server.url, users.commander)
 
+            page.get_by_role("button", name="来返与闭环").click()  # the menu that holds it
             page.get_by_role("link", name="风险地区", exact=True).first.click()
             expect(page).to_have_url(f"{live_server.url}/risk-areas/")
             page.get_by_role("link", name="发布风险地区").click()
