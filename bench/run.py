@@ -32,7 +32,8 @@ HERE = Path(__file__).resolve().parent
 # search, coverage, sweep and selfreport reuse the seeded DB (sweep removes what it adds;
 # selfreport adds arrivals and people, so it comes after the others that count on the seed;
 # checkins and passages add places, checkpoints, check-ins, passages and arrivals, so they come
-# after it); companions adds its own places (codes B…) and a bulk of check-ins at them, and
+# after it); healthchecks rebuilds its own orders (note 压测), sites and stays on the seed;
+# companions adds its own places (codes B…) and a bulk of check-ins at them, and
 # reads nothing else; import_people re-seeds it and runs last.
 SCRIPTS = (
     "seed.py",
@@ -42,6 +43,7 @@ SCRIPTS = (
     "selfreport.py",
     "checkins.py",
     "passages.py",
+    "healthchecks.py",
     "companions.py",
     "import_people.py",
 )

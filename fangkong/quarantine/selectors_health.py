@@ -105,34 +105,36 @@ def home_list(*, viewer: Any, day: dt.date) -> list[dict[str, Any]]:
     if not orders:
         return []
     by_order: dict[int, dict[str, Any]] = {}
-    in_scope = orders_qs.filter(pk__in=[o.pk for o in orders]) if len(orders) < 900 else orders_qs
+    # The orders' ids as a plain list (each table below probes its order index); a subquery
+    # of the orders made PostgreSQL scan today's checks of the whole county (0.6 s at 20,000).
+    in_scope: Any = [o.pk for o in orders] if len(orders) <= 2000 else orders_qs.values("pk")
     checks: dict[tuple[int, str], Any] = {
         (order_id, slot): temp
         for order_id, slot, temp in HealthCheck.objects.filter(
-            day=day, order__in=in_scope.values("pk")
+            day=day, order__in=in_scope
         ).values_list("order_id", "slot", "temperature")
     }
     tasks = dict(
-        SamplingTask.objects.filter(due_date=day, order__in=in_scope.values("pk")).values_list(
+        SamplingTask.objects.filter(due_date=day, order__in=in_scope).values_list(
             "order_id", "status"
         )
     )
     visits = dict(
-        DoorVisit.objects.filter(order__in=in_scope.values("pk"))
+        DoorVisit.objects.filter(order__in=in_scope)
         .values("order_id")
         .annotate(last=Max("visited_at"))
         .values_list("order_id", "last")
     )
     alerts = dict(
-        Alert.objects.filter(resolved_at__isnull=True, order__in=in_scope.values("pk"))
+        Alert.objects.filter(resolved_at__isnull=True, order__in=in_scope)
         .values("order_id")
         .annotate(n=Count("pk"))
         .values_list("order_id", "n")
     )
     links = set(
-        HealthLink.objects.filter(
-            revoked_at__isnull=True, order__in=in_scope.values("pk")
-        ).values_list("order_id", flat=True)
+        HealthLink.objects.filter(revoked_at__isnull=True, order__in=in_scope).values_list(
+            "order_id", flat=True
+        )
     )
     from fangkong.policy.models import Category
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db import connection
 from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -19,11 +20,11 @@ from django.utils.translation import gettext as _
 from fangkong.accounts.roles import Role
 from fangkong.control.models import ACTIVE_STATUSES, ControlOrder, OrderStatus
 from fangkong.core import timeutils
-from fangkong.core.exceptions import NotFound
+from fangkong.core.exceptions import Forbidden, NotFound
 from fangkong.core.scope import scope_q
 
 from .models import QuarantineSettings, Room, Site, SiteStaff, Stay
-from .permissions import COUNTY_WIDE, role_of
+from .permissions import COUNTY_WIDE, READERS, role_of
 
 CENTRALIZED = "centralized"
 FORECAST_DAYS = 14
@@ -31,11 +32,18 @@ MAX_PHASES = 4  # phases read from the JSON snapshot in SQL (editions have 1-3)
 STAFF_ROLES = frozenset({Role.SITE_STAFF, Role.MEDICAL_STAFF})
 
 
+def _require_reader(role: str) -> None:
+    """Roles that read no site are refused (403) before any lookup, as on the pages."""
+    if role not in READERS:
+        raise Forbidden(_("您的角色不能查看隔离点信息。"))
+
+
 def site_queryset(*, viewer: Any) -> QuerySet[Site]:
     role = role_of(viewer)
     qs = Site.objects.all()
     if not role:
         return qs.none()
+    _require_reader(role)
     if role in COUNTY_WIDE:
         return qs
     if role in STAFF_ROLES:
@@ -171,6 +179,7 @@ def awaiting_rooms(
     """Active orders in a centralized phase today whose person has no open stay."""
     if not role_of(viewer):
         return []
+    _require_reader(role_of(viewer))
     today = today or timeutils.local_today()
     iso = today.isoformat()
     qs = (
@@ -294,9 +303,62 @@ def occupancy(*, viewer: Any, start: dt.date | None = None, days: int = 7) -> di
     return {"dates": dates, "sites": rows, "totals": totals}
 
 
+def _centralized_phases(orders: QuerySet[ControlOrder]) -> list[tuple[Any, ...]]:
+    """(person id, household id, start, end) of every centralized phase of `orders`: the phases
+    unnested by the database (PostgreSQL jsonb_array_elements, SQLite json_each), so neither the
+    JSON of every order nor a per-day count over JSON paths is worked out for the page."""
+    sql, params = (
+        orders.order_by().values_list("person_id", "person__household_id", "phases")
+    ).query.sql_with_params()
+    if connection.vendor == "postgresql":
+        phases = "CROSS JOIN LATERAL jsonb_array_elements(o.phases) AS ph(v)"
+        kind, start, end = "ph.v->>'kind'", "ph.v->>'start'", "ph.v->>'end'"
+    else:
+        phases = ", json_each(o.phases) AS ph"
+        kind = "json_extract(ph.value, '$.kind')"
+        start = "json_extract(ph.value, '$.start')"
+        end = "json_extract(ph.value, '$.end')"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT o.person_id, o."person__household_id", {start}, {end}'
+            f" FROM ({sql}) AS o {phases} WHERE {kind} = %s",
+            [*params, CENTRALIZED],
+        )
+        return cursor.fetchall()
+
+
+def _daily_counts(groups: Any, days: int) -> list[int]:
+    """How many groups are present each day: each group a list of (first, last) day indexes,
+    possibly overlapping (a person's proposed and active order); counted once a day."""
+    delta = [0] * (days + 1)
+    for spans in groups:
+        if len(spans) == 1:  # nearly everyone: one order, one centralized phase
+            lo, hi = spans[0]
+            delta[lo] += 1
+            delta[hi + 1] -= 1
+            continue
+        spans = sorted(spans)
+        lo, hi = spans[0]
+        for a, b in spans[1:]:
+            if a <= hi + 1:
+                hi = max(hi, b)
+                continue
+            delta[lo] += 1
+            delta[hi + 1] -= 1
+            lo, hi = a, b
+        delta[lo] += 1
+        delta[hi + 1] -= 1
+    counts, running = [], 0
+    for i in range(days):
+        running += delta[i]
+        counts.append(running)
+    return counts
+
+
 def forecast(*, viewer: Any, today: dt.date | None = None) -> dict[str, Any]:
     """The next 14 days: people needing a centralized room (active and proposed orders), rooms
-    needed, against the beds and rooms of the sites in scope. Two queries."""
+    needed, against the beds and rooms of the sites in scope. Two queries; the days are
+    counted in Python from the orders that have a centralized phase."""
     today = today or timeutils.local_today()
     dates = [today + dt.timedelta(days=i) for i in range(FORECAST_DAYS)]
     sharing = settings_get().sharing
@@ -308,16 +370,20 @@ def forecast(*, viewer: Any, today: dt.date | None = None) -> dict[str, Any]:
         qs = qs.none()
     elif q is not None:
         qs = qs.filter(q)
-    qs = qs.annotate(**_phase_annotations())
-    aggregates: dict[str, Any] = {}
-    for i, day in enumerate(dates):
-        cover = _phase_covers_q(day.isoformat(), kind=CENTRALIZED)
-        aggregates[f"p{i}"] = Count("person_id", distinct=True, filter=cover)
-        aggregates[f"h{i}"] = Count("person__household_id", distinct=True, filter=cover)
-        aggregates[f"n{i}"] = Count(
-            "person_id", distinct=True, filter=cover & Q(person__household_id__isnull=True)
-        )
-    agg = qs.aggregate(**aggregates)
+    first, last = dates[0].isoformat(), dates[-1].isoformat()
+    index_of = {day.isoformat(): i for i, day in enumerate(dates)}
+    people_spans: dict[int, list[tuple[int, int]]] = {}
+    household_spans: dict[int, list[tuple[int, int]]] = {}
+    for person_id, household_id, start, end in _centralized_phases(qs):
+        start, end = start or first, end or last
+        if start > last or end < first:
+            continue
+        span = (index_of[max(start, first)], index_of[min(end, last)])
+        people_spans.setdefault(person_id, []).append(span)
+        # A person without a household needs a room of their own.
+        household_spans.setdefault(household_id or -person_id, []).append(span)
+    people_on = _daily_counts(people_spans.values(), len(dates))
+    households_on = _daily_counts(household_spans.values(), len(dates))
     capacity = (
         Room.objects.filter(site__in=site_queryset(viewer=viewer).filter(active=True))
         .exclude(status=Room.Status.OUT_OF_SERVICE)
@@ -327,11 +393,9 @@ def forecast(*, viewer: Any, today: dt.date | None = None) -> dict[str, Any]:
     rooms = capacity["rooms"] or 0
     out = []
     for i, day in enumerate(dates):
-        people = agg[f"p{i}"] or 0
-        if sharing == QuarantineSettings.Sharing.HOUSEHOLD:
-            needed = (agg[f"h{i}"] or 0) + (agg[f"n{i}"] or 0)
-        else:
-            needed = people
+        people = people_on[i]
+        by_household = sharing == QuarantineSettings.Sharing.HOUSEHOLD
+        needed = households_on[i] if by_household else people
         out.append(
             {
                 "day": day,

@@ -42,7 +42,7 @@ from .models import (
     Stay,
     Symptom,
 )
-from .permissions import COUNTY_WIDE, HOME_CARERS, SITE_WORKERS, role_of
+from .permissions import HOME_CARERS, SITE_WORKERS, role_of
 from .selectors_sites import phase_on, settings_get
 
 BULK_MAX = 1000
@@ -550,7 +550,9 @@ def alert_resolve(
 ) -> Alert:
     """Close an alert with what was done (required). `alert` comes from the scoped selector."""
     now = _now(now)
-    if role_of(actor) not in HOME_CARERS | SITE_WORKERS | COUNTY_WIDE:
+    # The carers and the site workers answer alerts; the county leader and the epidemiologists
+    # read them (alert_queryset) but do not close them.
+    if role_of(actor) not in HOME_CARERS | SITE_WORKERS:
         raise Forbidden(_("您的角色不能处置健康预警。"))
     text = str(resolution or "").strip()
     if not text:
