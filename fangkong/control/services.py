@@ -843,7 +843,8 @@ def order_release(
     ahead = sorted(d for p in order.phases for d in p.get("test_days", []) if d > iso)
     if ahead:
         missing["test_days"] = [
-            _("还有 %(n)s 个检测日未到：%(dates)s") % {"n": len(ahead), "dates": "、".join(ahead)}
+            _("还有 %(n)s 个检测日未到：%(dates)s")
+            % {"n": len(ahead), "dates": _("、").join(ahead)}
         ]
     for field, messages in release_missing_conditions(order=order, today=today).items():
         missing.setdefault(field, []).extend(messages)

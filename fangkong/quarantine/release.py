@@ -50,8 +50,8 @@ def _required_tests(order: Any, today: dt.date) -> list[str]:
             messages.append(
                 label
                 % {
-                    "n": "、".join(str(_day_no(order, d)) for d in group),
-                    "dates": "、".join(d.isoformat() for d in group),
+                    "n": _("、").join(str(_day_no(order, d)) for d in group),
+                    "dates": _("、").join(d.isoformat() for d in group),
                 }
             )
     return messages

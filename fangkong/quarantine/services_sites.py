@@ -220,7 +220,11 @@ def rooms_add(*, actor: Any, site: Site, data: dict[str, Any]) -> list[Room]:
     )
     if existing:
         raise ValidationFailed(
-            {"numbers": [_("房间已存在：%(rooms)s") % {"rooms": "、".join(sorted(existing)[:10])}]}
+            {
+                "numbers": [
+                    _("房间已存在：%(rooms)s") % {"rooms": _("、").join(sorted(existing)[:10])}
+                ]
+            }
         )
     rooms = Room.objects.bulk_create(
         [Room(site=site, floor=f, number=n, capacity=capacity or 1) for f, n in plan]

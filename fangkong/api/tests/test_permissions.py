@@ -26,6 +26,7 @@ from .conftest import VIEWERS
 from .test_imports import MATRIX as IMPORT_MATRIX
 from .test_permissions_checkpoints import MATRIX as CHECKPOINT_MATRIX
 from .test_permissions_loop import MATRIX as LOOP_MATRIX
+from .test_permissions_quarantine import MATRIX as QUARANTINE_MATRIX
 from .test_permissions_tracing import MATRIX as TRACING_MATRIX
 
 ALL_OK = dict.fromkeys(VIEWERS, 200) | {"anonymous": 401}
@@ -263,4 +264,5 @@ def test_every_api_route_is_in_the_matrix(client_for):
     covered |= LOOP_MATRIX  # test_permissions_loop.py: issue 4's routes
     covered |= CHECKPOINT_MATRIX  # test_permissions_checkpoints.py: issue 5's routes
     covered |= TRACING_MATRIX  # test_permissions_tracing.py: issue 6's routes
+    covered |= QUARANTINE_MATRIX  # test_permissions_quarantine.py: issue 7's routes
     assert documented == covered
