@@ -216,12 +216,9 @@ def ensure_orders(count: int) -> tuple[list[int], int]:
                 )
             )
         Stay.objects.bulk_create(stays, batch_size=5000)
-        Room.objects.filter(stays__checked_out_at__isnull=True, site__in=sites).update(
-            status=Room.Status.OCCUPIED
-        )
-        Room.objects.filter(site__in=sites).exclude(stays__checked_out_at__isnull=True).update(
-            status=Room.Status.FREE
-        )
+        taken = Stay.objects.filter(site__in=sites, checked_out_at__isnull=True).values("room_id")
+        Room.objects.filter(site__in=sites, pk__in=taken).update(status=Room.Status.OCCUPIED)
+        Room.objects.filter(site__in=sites).exclude(pk__in=taken).update(status=Room.Status.FREE)
     # Fresh statistics for the planner, as autovacuum keeps them on a live server.
     from django.db import connection
 

@@ -11,9 +11,20 @@ import datetime as dt
 from typing import Any
 
 from django.db import connection
-from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -144,6 +155,32 @@ def site_rooms(*, viewer: Any, site: Site) -> list[Room]:
         .annotate(used=Count("stays", filter=Q(stays__checked_out_at__isnull=True)))
         .order_by("floor", "number")
     )
+
+
+def rooms_with_a_free_bed(*, viewer: Any, exclude_site: Site | None = None) -> list[Room]:
+    """Rooms with a free bed at the active sites the viewer may see (transfer targets), by
+    site, floor and number: one query whatever the number of sites."""
+    open_stays = Stay.objects.filter(room=OuterRef("pk"), checked_out_at__isnull=True)
+    qs = (
+        Room.objects.filter(site__in=site_queryset(viewer=viewer).filter(active=True))
+        # A free room has nobody; an occupied one can have a bed left only with two or more.
+        .filter(Q(status=Room.Status.FREE) | Q(status=Room.Status.OCCUPIED, capacity__gt=1))
+        .annotate(
+            used=Coalesce(
+                Subquery(
+                    open_stays.values("room").annotate(n=Count("pk")).values("n")[:1],
+                    output_field=IntegerField(),
+                ),
+                0,
+            )
+        )
+        .filter(used__lt=F("capacity"))
+        .select_related("site")
+        .order_by("site__name", "floor", "number")
+    )
+    if exclude_site is not None:
+        qs = qs.exclude(site=exclude_site)
+    return list(qs)
 
 
 def open_stays(*, viewer: Any, site: Site) -> QuerySet[Stay]:
@@ -304,23 +341,29 @@ def occupancy(*, viewer: Any, start: dt.date | None = None, days: int = 7) -> di
 
 
 def _centralized_phases(orders: QuerySet[ControlOrder]) -> list[tuple[Any, ...]]:
-    """(person id, household id, start, end) of every centralized phase of `orders`: the phases
-    unnested by the database (PostgreSQL jsonb_array_elements, SQLite json_each), so neither the
+    """(person id, household id, start, end) of every centralized phase of `orders`:
+    the phases unnested by the database (PostgreSQL jsonb_array_elements, SQLite json_each), so neither the
     JSON of every order nor a per-day count over JSON paths is worked out for the page."""
     sql, params = (
-        orders.order_by().values_list("person_id", "person__household_id", "phases")
+        orders.order_by()
+        .annotate(
+            q_person=F("person_id"),
+            q_household=F("person__household_id"),
+            q_phases=F("phases"),
+        )
+        .values_list("q_person", "q_household", "q_phases")
     ).query.sql_with_params()
     if connection.vendor == "postgresql":
-        phases = "CROSS JOIN LATERAL jsonb_array_elements(o.phases) AS ph(v)"
+        phases = "CROSS JOIN LATERAL jsonb_array_elements(o.q_phases) AS ph(v)"
         kind, start, end = "ph.v->>'kind'", "ph.v->>'start'", "ph.v->>'end'"
     else:
-        phases = ", json_each(o.phases) AS ph"
+        phases = ", json_each(o.q_phases) AS ph"
         kind = "json_extract(ph.value, '$.kind')"
         start = "json_extract(ph.value, '$.start')"
         end = "json_extract(ph.value, '$.end')"
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT o.person_id, o."person__household_id", {start}, {end}'
+            f"SELECT o.q_person, o.q_household, {start}, {end}"
             f" FROM ({sql}) AS o {phases} WHERE {kind} = %s",
             [*params, CENTRALIZED],
         )

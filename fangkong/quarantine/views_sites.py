@@ -113,14 +113,10 @@ def _next_phase_is_home(order: Any) -> bool:
 def _transfer_targets(request: HttpRequest, site: Any, free_rooms: list) -> list[dict[str, Any]]:
     """Rooms with a free bed: this site's first, then the other active sites the viewer works at."""
     groups = [{"site": site, "rooms": free_rooms}]
-    for other in sel.site_queryset(viewer=request.user).filter(active=True).exclude(pk=site.pk):
-        rooms = [
-            r
-            for r in sel.site_rooms(viewer=request.user, site=other)
-            if r.status in ("free", "occupied") and r.used < r.capacity
-        ]
-        if rooms:
-            groups.append({"site": other, "rooms": rooms})
+    for room in sel.rooms_with_a_free_bed(viewer=request.user, exclude_site=site):
+        if groups[-1]["site"].pk != room.site_id:
+            groups.append({"site": room.site, "rooms": []})
+        groups[-1]["rooms"].append(room)
     return groups
 
 
