@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from fangkong.accounts.roles import Role
+from fangkong.control.permissions import role_of
+
+__all__ = ["role_of"]  # the one reading of a user's role, shared with control
 
 # Create and change sites, rooms and staff lists; change the county's quarantine settings.
 SITE_ADMINS = frozenset({Role.COMMANDER, Role.ADMIN})
@@ -22,14 +25,6 @@ HOME_CARERS = frozenset(
 READERS = SITE_WORKERS | HOME_CARERS | {Role.LEADER, Role.EPIDEMIOLOGIST}
 # Sites whose list is every site in the county, whatever their jurisdiction says.
 COUNTY_WIDE = frozenset({Role.COMMANDER, Role.ADMIN, Role.LEADER, Role.EPIDEMIOLOGIST})
-
-
-def role_of(user: Any) -> str:
-    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", True):
-        return ""
-    if getattr(user, "is_superuser", False):
-        return Role.ADMIN
-    return getattr(user, "role", "") or ""
 
 
 def can_admin_sites(user: Any) -> bool:

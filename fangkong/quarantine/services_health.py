@@ -216,6 +216,31 @@ def _resolve_missed(*, keys: list[tuple[int, dt.date, str]], actor: Any, now) ->
     )
 
 
+def _check_row(
+    *,
+    order: ControlOrder,
+    clean: dict[str, Any],
+    abnormal: bool,
+    source: str,
+    recorded_by: int | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """The columns of one health check, for the single and the batch insert."""
+    return {
+        "order": order.pk,
+        "person": order.person_id,
+        "day": clean["day"],
+        "slot": clean["slot"],
+        "temperature": clean["temperature"],
+        "symptoms": clean["symptoms"],
+        "abnormal": abnormal,
+        "note": clean["note"],
+        "source": source,
+        "recorded_by": recorded_by,
+        "recorded_at": now,
+    }
+
+
 @transaction.atomic
 def health_check_record(
     *,
@@ -256,19 +281,14 @@ def health_check_record(
     abnormal = clean["temperature"] >= _fever(settings) or bool(clean["symptoms"])
     row = insert_unless_conflict(
         HealthCheck,
-        {
-            "order": order.pk,
-            "person": order.person_id,
-            "day": clean["day"],
-            "slot": clean["slot"],
-            "temperature": clean["temperature"],
-            "symptoms": clean["symptoms"],
-            "abnormal": abnormal,
-            "note": clean["note"],
-            "source": source,
-            "recorded_by": getattr(_actor_or_none(actor), "pk", None),
-            "recorded_at": now,
-        },
+        _check_row(
+            order=order,
+            clean=clean,
+            abnormal=abnormal,
+            source=source,
+            recorded_by=getattr(_actor_or_none(actor), "pk", None),
+            now=now,
+        ),
     )
     if row is None:
         raise Conflict(_("该人员这一时段的体温已经报告过，不能重复报告。"), code="duplicate")
@@ -362,19 +382,14 @@ def health_checks_record_bulk(
     for order, clean in good:
         clean["abnormal"] = clean["temperature"] >= _fever(settings) or bool(clean["symptoms"])
         values.append(
-            {
-                "order": order.pk,
-                "person": order.person_id,
-                "day": clean["day"],
-                "slot": clean["slot"],
-                "temperature": clean["temperature"],
-                "symptoms": clean["symptoms"],
-                "abnormal": clean["abnormal"],
-                "note": clean["note"],
-                "source": source,
-                "recorded_by": actor.pk,
-                "recorded_at": now,
-            }
+            _check_row(
+                order=order,
+                clean=clean,
+                abnormal=clean["abnormal"],
+                source=source,
+                recorded_by=actor.pk,
+                now=now,
+            )
         )
     created: dict[tuple[int, dt.date, str], int] = {}
     for start in range(0, len(values), 500):
