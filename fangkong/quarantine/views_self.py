@@ -20,7 +20,7 @@ from fangkong.core.exceptions import Conflict, ValidationFailed
 from fangkong.core.middleware import client_ip
 from fangkong.travel.ratelimit import RateLimited, rate_limit_hit
 
-from . import selectors_health, services_health
+from . import selectors_health, selectors_sites, services_health
 from .models import HealthCheck, Slot, Symptom
 
 
@@ -30,7 +30,7 @@ def _invalid(request: HttpRequest) -> HttpResponse:
 
 def _page(request, link, *, errors=None, values=None, done=False, status=200) -> HttpResponse:
     today = timeutils.local_today()
-    slot = Slot.MORNING if timezone.localtime().hour < 12 else Slot.EVENING
+    slot = _slot_now()
     slots = selectors_health.slots_done(order_id=link.order_id, day=today)
     return render(
         request,
@@ -48,6 +48,13 @@ def _page(request, link, *, errors=None, values=None, done=False, status=200) ->
         },
         status=status,
     )
+
+
+def _slot_now() -> str:
+    """The slot a report made now counts for: the morning until the county's morning due hour
+    (QuarantineSettings.morning_due_hour, 12 by default), the evening after it."""
+    due = selectors_sites.settings_get().morning_due_hour
+    return Slot.MORNING if timezone.localtime().hour < due else Slot.EVENING
 
 
 @never_cache
@@ -72,7 +79,7 @@ def self_page(request: HttpRequest, token: str) -> HttpResponse:
         "temperature": request.POST.get("temperature", "").strip(),
         "symptoms": request.POST.getlist("symptoms"),
     }
-    slot = Slot.MORNING if timezone.localtime().hour < 12 else Slot.EVENING
+    slot = _slot_now()
     try:
         services_health.health_check_record(
             actor=None,

@@ -50,6 +50,19 @@ def test_public_link_shows_status_takes_a_check_and_nothing_personal(
     assert HealthCheck.objects.count() == 1
 
 
+@pytest.mark.parametrize(("due", "slot"), [(0, "pm"), (24, "am")])
+def test_public_link_reports_for_the_slot_of_the_county_due_hours(
+    client, users, live_orders, due, slot
+):
+    """The morning lasts until the county's morning due hour (0: none; 24: the whole day)."""
+    from fangkong.quarantine.models import QuarantineSettings
+
+    QuarantineSettings.objects.create(morning_due_hour=due)
+    link = svc.health_link_create(actor=users.grid_worker, order=live_orders.head)
+    client.post(reverse("quarantine_self:page", args=[link.token]), {"temperature": "36.5"})
+    assert HealthCheck.objects.get(order=live_orders.head).slot == slot
+
+
 def test_public_link_bad_temperature_is_named(client, users, live_orders):
     link = svc.health_link_create(actor=users.grid_worker, order=live_orders.head)
     answer = client.post(reverse("quarantine_self:page", args=[link.token]), {"temperature": "30"})
