@@ -39,7 +39,7 @@ from selfreport import _seconds_arg
 ORDERS = 20_000
 SITES = 30
 SECONDS = 20.0
-QUICK_SECONDS = 10.0
+QUICK_SECONDS = 6.0
 RUNS = 20
 WARMUP = 3
 PAGE_GOAL_MS = 200.0
