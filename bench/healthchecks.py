@@ -31,7 +31,7 @@ import json
 import random
 from typing import Any
 
-from _common import SEED, arguments, emit, note, percentiles, setup_django, timed_ms
+from _common import QUICK_PEOPLE, SEED, arguments, emit, note, percentiles, setup_django, timed_ms
 from _http import CLIENTS, GetClient, Server, run_interleaved
 from checkins import commander_token, seeded
 from selfreport import _seconds_arg
@@ -260,7 +260,8 @@ def page_case(
 def main() -> None:
     seconds = _seconds_arg()
     args = arguments(__doc__.splitlines()[0])
-    seconds = seconds or (QUICK_SECONDS if args.quick else SECONDS)
+    quick = args.quick or args.people <= QUICK_PEOPLE  # bench/run.py passes --people
+    seconds = seconds or (QUICK_SECONDS if quick else SECONDS)
     setup_django(args.db)
     from django.db import connection
     from django.test import Client
