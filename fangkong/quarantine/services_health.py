@@ -312,7 +312,7 @@ def health_check_record(
         verb="health_check.record",
         target_type="quarantine.healthcheck",
         target_id=check.pk,
-        data={"order_id": order.pk, "source": source, "abnormal": abnormal},
+        data={"order_id": order.pk, "source": source},  # no health data in audits
     )
     return check
 
@@ -408,7 +408,8 @@ def health_checks_record_bulk(
         for order, clean in good
         if clean["abnormal"] and (order.pk, clean["day"], clean["slot"]) in created
     ]
-    raised = _raise_abnormal(settings=settings, items=abnormal, now=now) if abnormal else 0
+    if abnormal:
+        _raise_abnormal(settings=settings, items=abnormal, now=now)
     late = [k for k in created if _due_passed(settings, day=k[1], slot=k[2], now=now)]
     resolved = _resolve_missed(keys=late, actor=actor, now=now)
     audit_record(
@@ -419,7 +420,7 @@ def health_checks_record_bulk(
             "created": len(created),
             "duplicates": duplicates,
             "errors": len(errors),
-            "alerts": raised,
+            # No count of fevers or symptoms: with one row it would say whose.
             "resolved": resolved,
             "order_ids": sorted({k[0] for k in created}),
         },

@@ -375,7 +375,7 @@ def sampling_result_record(
         actor=actor,
         verb="quarantine.task.result",
         target=task,
-        data={"order": task.order_id, "source": source, "positive": positive},
+        data={"order": task.order_id, "source": source},  # no results in audits
     )
     if positive:
         order = ControlOrder.objects.select_related("edition").get(pk=task.order_id)
