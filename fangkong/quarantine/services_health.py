@@ -66,10 +66,6 @@ def _actor_or_none(actor: Any) -> Any:
     return actor if getattr(actor, "pk", None) is not None else None
 
 
-def _settings() -> QuarantineSettings:
-    return settings_get()
-
-
 def _fever(settings: QuarantineSettings) -> Decimal:
     return Decimal(str(settings.fever_threshold))
 
@@ -277,7 +273,7 @@ def health_check_record(
     )
     if errors:
         raise ValidationFailed(errors)
-    settings = _settings()
+    settings = settings_get()
     abnormal = clean["temperature"] >= _fever(settings) or bool(clean["symptoms"])
     row = insert_unless_conflict(
         HealthCheck,
@@ -377,7 +373,7 @@ def health_checks_record_bulk(
             continue
         seen.add(key)
         good.append((order, clean))
-    settings = _settings()
+    settings = settings_get()
     values = []
     for order, clean in good:
         clean["abnormal"] = clean["temperature"] >= _fever(settings) or bool(clean["symptoms"])
@@ -490,7 +486,7 @@ def health_link_revoke(*, actor: Any, order: ControlOrder, now: dt.datetime | No
 def alerts_scan(*, actor: Any = None, now: dt.datetime | None = None) -> int:
     """MISSED_CHECK alerts for today's slots past their due hour: the number raised."""
     now = _now(now)
-    settings = _settings()
+    settings = settings_get()
     local = _local(now)
     today = local.date()
     raised = 0
@@ -538,7 +534,7 @@ def alerts_escalate(*, actor: Any = None, now: dt.datetime | None = None) -> int
     """Unresolved alerts move up the chain by the time since they were raised: the number
     moved. Three statements; a second run moves nothing."""
     now = _now(now)
-    settings = _settings()
+    settings = settings_get()
     moved = 0
     for level, hours in (
         (Alert.Level.COUNTY, settings.county_after_hours),

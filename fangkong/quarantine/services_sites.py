@@ -352,10 +352,6 @@ def staff_remove(*, actor: Any, site: Site, user_id: int) -> None:
 # --- stays ------------------------------------------------------------------------------------
 
 
-def _settings() -> QuarantineSettings:
-    return sel.settings_get()
-
-
 def _cohort_of(order: ControlOrder) -> str:
     """ "cluster:<id>" / "case:<id>" for a contact's order, "" for everyone else."""
     if order.source_type != SourceType.CONTACT or not str(order.source_id).isdigit():
@@ -399,7 +395,7 @@ def _check_room(room: Room, *, order: ControlOrder, cohort: str, household_id: i
         raise Conflict(_("该房间刚刚已满，请换一间。"), code="quarantine.room_full")
     if not occupants:
         return
-    sharing = _settings().sharing
+    sharing = sel.settings_get().sharing
     if sharing == QuarantineSettings.Sharing.NEVER:
         raise Conflict(_("按现行规则一律单人单间，该房间已有人入住。"), code="quarantine.sharing")
     if household_id is None or any(o["household_id"] != household_id for o in occupants):
